@@ -15,3 +15,6 @@
 //
 // The prose that walks through this program is chapters/01-busy-loop.md.
 package main
+
+// program names this chapter in messages.
+const program = "01-busy-loop"

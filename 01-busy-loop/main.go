@@ -20,7 +20,7 @@ func main() {
 // run is main with its inputs and outputs passed in, so tests can call it.
 // It returns the process's exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	flags := flag.NewFlagSet("busy-loop", flag.ContinueOnError)
+	flags := flag.NewFlagSet(program, flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	listen := flags.String("listen", "", "serve on `ADDR` (say 127.0.0.1:7000) until Ctrl-C, instead of the demo")
 	clients := flags.Int("clients", 5, "demo: how many clients talk to the server at once")
@@ -36,7 +36,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	srv, err := newServer(addr)
 	if err != nil {
-		fmt.Fprintln(stderr, "busy-loop:", err)
+		fmt.Fprintln(stderr, program+":", err)
 		return 1
 	}
 	start := time.Now()
@@ -58,11 +58,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	summary{stats: srv.stats, messages: echoed, wall: time.Since(start), cpu: res.cpu}.print(stdout)
 	if res.err != nil {
-		fmt.Fprintln(stderr, "busy-loop: server:", res.err)
+		fmt.Fprintln(stderr, program+": server:", res.err)
 		return 1
 	}
 	if clientErr != nil {
-		fmt.Fprintln(stderr, "busy-loop: check failed:", clientErr)
+		fmt.Fprintln(stderr, program+": check failed:", clientErr)
 		return 1
 	}
 	return 0

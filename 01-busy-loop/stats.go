@@ -38,7 +38,7 @@ func (s summary) print(w io.Writer) {
 	fmt.Fprintf(w, "%-17s %d accepted, %d closed\n", "connections:", s.stats.accepted, s.stats.closed)
 	fmt.Fprintf(w, "%-17s %s echoed and checked (%s bytes)\n", "messages:", thousands(int64(s.messages)), thousands(s.stats.bytes))
 	fmt.Fprintf(w, "%-17s %.2f s\n", "wall:", s.wall.Seconds())
-	fmt.Fprintf(w, "%-17s %.1f%% of one core (%.2f s on the event-loop thread)\n", "cpu:",
+	fmt.Fprintf(w, "%-17s %.1f%% of one core (%.3f s on the event-loop thread)\n", "cpu:",
 		100*s.cpu.Seconds()/s.wall.Seconds(), s.cpu.Seconds())
 	it := s.stats.iterations
 	fmt.Fprintf(w, "%-17s %s (%s did any work: %.4f%%)\n", "loop iterations:", thousands(it),
