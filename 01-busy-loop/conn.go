@@ -11,8 +11,8 @@ import (
 
 const (
 	// readSize is how much one read may take. 4 KiB is a page: large enough
-	// that a line of chat arrives in one read, small enough to keep on the
-	// stack of the loop and share between all connections.
+	// that a line of chat arrives in one read, small enough that one buffer
+	// shared by all connections costs nothing to keep.
 	readSize = 4 << 10
 
 	// maxPending caps the echoed bytes a connection may hold that its

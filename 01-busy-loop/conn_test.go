@@ -19,9 +19,26 @@ func socketpair(t *testing.T) (int, int) {
 	t.Helper()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	require.NoError(t, err, "socketpair")
-	t.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
+	t.Cleanup(closeIfSame(fds[0]))
+	t.Cleanup(closeIfSame(fds[1]))
 	require.NoError(t, unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_SNDBUF, 4096), "SO_SNDBUF")
 	return fds[0], fds[1]
+}
+
+// closeIfSame returns a cleanup that closes fd unless the test closed it
+// already: the kernel may have given its number to a new descriptor since,
+// which a second close would wrongly close. The inode tells them apart.
+func closeIfSame(fd int) func() {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return func() {}
+	}
+	return func() {
+		var now unix.Stat_t
+		if unix.Fstat(fd, &now) == nil && now.Ino == st.Ino && now.Dev == st.Dev {
+			unix.Close(fd)
+		}
+	}
 }
 
 func TestConn(t *testing.T) {
