@@ -33,6 +33,10 @@ func runClients(addr string, n, messages int, pause time.Duration) (int, error) 
 	)
 	for id := range n {
 		wg.Go(func() {
+			// Spread the clients' starts over one pause, as independent
+			// people would be: otherwise they all speak at the same
+			// instant and every message arrives in one burst.
+			time.Sleep(pause * time.Duration(id) / time.Duration(n))
 			ok, err := runClient(addr, id, messages, pause)
 			mu.Lock()
 			defer mu.Unlock()
