@@ -41,8 +41,11 @@ func (s summary) print(w io.Writer) {
 		100*s.cpu.Seconds()/s.wall.Seconds(), s.cpu.Seconds())
 	fmt.Fprintf(w, "%-17s %s (%s ready descriptors, %.1f per call)\n", "epoll_wait calls:", thousands(s.stats.waits),
 		thousands(s.stats.ready), float64(s.stats.ready)/float64(max(s.stats.waits, 1)))
-	fmt.Fprintf(w, "%-17s %s (%.1f per message)\n", "polls:", thousands(s.stats.polls),
-		float64(s.stats.polls)/float64(max(s.messages, 1)))
+	perMessage := "no demo messages to divide by"
+	if s.messages > 0 {
+		perMessage = fmt.Sprintf("%.1f per message", float64(s.stats.polls)/float64(s.messages))
+	}
+	fmt.Fprintf(w, "%-17s %s (%s)\n", "polls:", thousands(s.stats.polls), perMessage)
 	fmt.Fprintf(w, "%-17s %s (%.4f%% of polls returned Pending)\n", "wasted polls:", thousands(s.stats.wasted),
 		100*float64(s.stats.wasted)/float64(max(s.stats.polls, 1)))
 }
