@@ -30,7 +30,7 @@ type stats struct {
 type summary struct {
 	stats    stats
 	messages int           // messages the clients sent and got back intact
-	wall     time.Duration // from the first client's start to the last one's end
+	wall     time.Duration // from just before the server starts to just after it has stopped
 	cpu      time.Duration // CPU time (user+system) of the event-loop thread
 }
 

@@ -12,6 +12,6 @@ import (
 func main() {
 	fmt.Fprintln(os.Stderr, program+" uses epoll, which only Linux has, so it runs only on Linux; "+
 		"on macOS or Windows run it in a Linux VM or container, for example: "+
-		`docker run --rm -it -v "$PWD":/src -w /src golang:1.26 go run ./02-epoll`)
+		`docker run --rm -it -v "$PWD":/src -w /src golang:1.26 go run ./`+program)
 	os.Exit(1)
 }

@@ -73,10 +73,11 @@ func (s *echoSession) Poll(*Context) Poll[echoed] {
 			case n == 0:
 				return Pending[echoed]() // EAGAIN: the client has not sent anything
 			}
-			s.total += int64(n)
 			s.state = sessionWriting
 		case sessionWriting:
-			if _, err := s.c.flush(); err != nil {
+			n, err := s.c.flush()
+			s.total += int64(n) // count what was written, as the async fn does after write_all
+			if err != nil {
 				return s.finish(err)
 			}
 			if len(s.c.out) > 0 {

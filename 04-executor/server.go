@@ -79,8 +79,10 @@ func (s *server) record(e echoed) echoed {
 // socket), closes the epoll instance and then the listener, under mu so
 // that a late shutdown cannot reach a descriptor number the kernel reuses.
 func (s *server) closeAll() {
-	s.stats.closed += int64(len(s.ex.queue) + len(s.ex.parked))
 	s.ex.Close()
+	// Every session still running was just dropped, and a dropped session
+	// closes its connection: from here on, every accepted one is closed.
+	s.stats.closed = s.stats.accepted
 	s.stats.waits, s.stats.ready = s.reactor.waits, s.reactor.ready
 	s.stats.polls, s.stats.wasted = s.ex.polls, s.ex.wasted
 	s.reactor.Close()
