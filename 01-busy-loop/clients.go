@@ -16,7 +16,8 @@ import (
 // a healthy server answers in microseconds.
 const clientTimeout = 10 * time.Second
 
-// runClients plays n clients against the server at addr, all at once.
+// runClients plays n concurrent clients against the server at addr, their
+// starts spread over one pause.
 // Each connects, then sends messages lines with an idle pause before each
 // one (as a person at a keyboard would), reads every echo back and checks
 // it byte for byte. It returns how many messages came back intact and the

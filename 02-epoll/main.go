@@ -23,7 +23,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet(program, flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	listen := flags.String("listen", "", "serve on `ADDR` (say 127.0.0.1:7000) until Ctrl-C, instead of the demo")
-	clients := flags.Int("clients", 5, "demo: how many clients talk to the server at once")
+	clients := flags.Int("clients", 5, "demo: how many clients are connected to the server at the same time")
 	messages := flags.Int("messages", 10, "demo: how many lines each client sends")
 	pause := flags.Duration("pause", 250*time.Millisecond, "demo: how long each client stays idle before each line")
 	trace := flags.Bool("trace", false, "print each epoll_wait and the handlers it ran, one line each, to stderr")
