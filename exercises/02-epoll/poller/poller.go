@@ -75,8 +75,9 @@ func (p *Poller) Remove(fd int) error {
 // passes, and returns the ready ones. On timeout it returns no events and no
 // error. A negative timeout waits until something is ready; zero only looks.
 func (p *Poller) Wait(timeout time.Duration) ([]Event, error) {
-	// TODO(02-epoll/poller): unix.EpollWait with waitMillis(timeout); call it
-	// again on EINTR; turn each unix.EpollEvent into an Event.
+	// TODO(02-epoll/poller): unix.EpollWait with waitMillis(timeout); on EINTR
+	// call it again if there is no timeout, or return no events as a timeout
+	// would if there is one; turn each unix.EpollEvent into an Event.
 	panic("TODO(02-epoll/poller): wait with epoll_wait and report the ready descriptors")
 }
 

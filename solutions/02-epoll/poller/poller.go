@@ -91,10 +91,16 @@ func (p *Poller) Wait(timeout time.Duration) ([]Event, error) {
 		if errors.Is(err, unix.EINTR) {
 			// A signal arrived while we slept, and epoll_wait is never
 			// restarted by the kernel. In a Go program this is ordinary:
-			// the runtime sends SIGURG to preempt goroutines. Wait again.
-			// (We restart the full timeout; a production loop would
-			// subtract the time already spent.)
-			continue
+			// the runtime sends SIGURG to preempt goroutines. With no
+			// timeout, wait again. With one, waiting the full timeout
+			// again could postpone the deadline for ever under a stream
+			// of signals, so return as a timeout would: the caller knows
+			// its deadline and works out what is left (Go's netpoll does
+			// the same).
+			if timeout < 0 {
+				continue
+			}
+			return nil, nil
 		}
 		if err != nil {
 			return nil, os.NewSyscallError("epoll_wait", err)

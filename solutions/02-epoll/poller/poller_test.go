@@ -205,10 +205,10 @@ func TestPollerWait(t *testing.T) {
 		assert.Equal(t, []Event{{Fd: a, Events: unix.EPOLLIN}}, waitWithin(t, p, -1), "Wait(-1) on a readable socket")
 	})
 
-	t.Run("a signal that interrupts epoll_wait does not end Wait early", func(t *testing.T) {
+	t.Run("a signal that interrupts an untimed epoll_wait does not end Wait early", func(t *testing.T) {
 		// Go's runtime sends SIGURG to threads to preempt goroutines, so an
 		// epoll_wait that fails with EINTR is ordinary in a Go program. Here
-		// we send one on purpose, to the thread asleep in Wait.
+		// we send one on purpose, to the thread asleep in Wait(-1).
 		a, b := socketPair(t)
 		p := newPoller(t)
 		require.NoError(t, p.Add(a, unix.EPOLLIN), "Add")
@@ -221,7 +221,7 @@ func TestPollerWait(t *testing.T) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			tids <- unix.Gettid()
-			events, err := p.Wait(patience)
+			events, err := p.Wait(-1)
 			done <- waitResult{events, err}
 		}()
 		tid := <-tids
