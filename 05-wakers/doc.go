@@ -11,7 +11,8 @@
 //
 // A waker may be called from any goroutine. When the loop is asleep in
 // epoll_wait, such a wake writes to an eventfd in the epoll set to wake
-// it; the demo's shutdown takes that path, and -trace shows it.
+// it; the demo's shutdown takes that path when the loop is asleep by then,
+// and -trace shows it.
 //
 // The prose that walks through this program is chapters/05-wakers.md.
 package main

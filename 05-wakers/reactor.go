@@ -145,9 +145,10 @@ func (r *Reactor) Register(fd int) error {
 
 // WakeOn asks the reactor to wake w when fd is next ready for dir
 // (Readable or Writable). Call it only after a read or write on fd said
-// EAGAIN. If an edge came since the last WakeOn, w is woken at once; the
-// task is polled again and finds out. One waker waits per direction: a
-// later WakeOn replaces an earlier one.
+// EAGAIN. If an edge came while nobody waited in that direction (it was
+// marked ready), w is woken at once instead: the task is polled again and
+// tries the system call. One waker waits per direction: a later WakeOn
+// replaces an earlier one.
 func (r *Reactor) WakeOn(fd int, dir Interest, w *Waker) error {
 	reg := r.regs[fd]
 	if reg == nil {

@@ -48,9 +48,11 @@ func newServer(addr string, trace, log io.Writer) (*server, error) {
 // number of times, before or after serve.
 //
 // It is the demo's cross-goroutine wake: it sets a flag and calls the
-// accept task's waker. The event loop is asleep in epoll_wait, so the
-// waker writes to the reactor's eventfd; epoll_wait returns, the accept
-// task runs, sees the flag and finishes, and so does serve.
+// accept task's waker. If the event loop is asleep in epoll_wait, the
+// waker writes to the reactor's eventfd and epoll_wait returns; if the
+// loop is still busy (with the last client's goodbye, say), the wake only
+// joins the woken list, which the loop reads before it sleeps. Either
+// way the accept task runs, sees the flag and finishes, and so does serve.
 func (s *server) shutdown() {
 	s.mu.Lock()
 	s.stopping = true
@@ -96,7 +98,7 @@ func (s *server) closeAll() {
 	// Every session still running was just dropped, and a dropped session
 	// closes its connection: from here on, every accepted one is closed.
 	s.stats.closed = s.stats.accepted
-	s.stats.waits, s.stats.ready, s.stats.stale = s.reactor.waits, s.reactor.nready, s.reactor.stale
+	s.stats.waits, s.stats.ready = s.reactor.waits, s.reactor.nready
 	s.stats.polls, s.stats.wasted = s.ex.polls, s.ex.wasted
 	s.stats.wakes, s.stats.remote, s.stats.notifies = s.ex.wakes.Load(), s.ex.remote.Load(), s.reactor.notifies.Load()
 	s.reactor.Deregister(s.lfd)

@@ -130,7 +130,8 @@ func (s *echoSession) close() {
 // is waiting and spawns a session task for each, then returns Pending
 // until the listener is readable again. It finishes when the server is
 // asked to shut down: another goroutine sets a flag and calls this task's
-// waker, which pulls the loop out of epoll_wait through the eventfd.
+// waker, which pulls the loop out of epoll_wait through the eventfd if
+// the loop is asleep there.
 //
 //	async fn accept_loop(listener, stop) {
 //	    loop {

@@ -22,7 +22,6 @@ type stats struct {
 	ready        int64 // ready descriptors they reported
 	polls        int64 // Poll calls on tasks
 	wasted       int64 // ... of which returned Pending
-	stale        int64 // events for a registration that no longer exists, ignored
 	wakes        int64 // Wake calls that put a task back on the run queue
 	remote       int64 // ... made while the loop slept: from other goroutines
 	notifies     int64 // eventfd writes those made
