@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 // Combinators build a future out of other futures. Each is a small state

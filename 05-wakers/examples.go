@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 // fetchData is the article's first async fn, written as the state machine

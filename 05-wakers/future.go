@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 // The future's contract, which every later chapter keeps:

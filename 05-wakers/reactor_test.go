@@ -42,13 +42,6 @@ func tookWake(w *Waker) bool {
 	return w.task.queued.Swap(false)
 }
 
-// wakeAll calls every waker Wait returned, as the executor does.
-func wakeAll(ready []*Waker) {
-	for _, w := range ready {
-		w.Wake()
-	}
-}
-
 func TestReactor(t *testing.T) {
 	// Wait must never block a test for long: when something should be
 	// ready, it returns at once; when nothing should be, 50 ms proves it.

@@ -1,0 +1,401 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Async TCP on the runtime. Every method that could block returns a
+// future instead, and every future follows the rule of edge-triggered
+// epoll: try the system call first; only when it says EAGAIN, hand the
+// task's waker to the reactor for that direction and return Pending.
+//
+//	ln, err := rt.Listen("127.0.0.1:0")
+//	ln.Accept()            Future[Result[*Conn]]: the next connection
+//	c.Read(p)              Future[Result[int]]: at least one byte, or io.EOF
+//	c.ReadLine(max)        Future[Result[[]byte]]: one line, '\n' included, at most max bytes
+//	c.Write(p)             Future[Result[int]]: at least one byte written
+//	c.WriteAll(p)          Future[Result[int]]: every byte written, the unsent tail kept between polls
+//	c.Close()              deregisters, then closes
+//
+// Dropping one of these futures before it is Ready withdraws its waker
+// from the reactor (and an Accept's back-off timer from the timers), so a
+// cancelled read leaves nothing behind that could wake the task later.
+
+// ErrLineTooLong is ReadLine's error for a line longer than its limit.
+var ErrLineTooLong = errors.New("line too long")
+
+// Listener is a listening TCP socket, registered with the runtime.
+type Listener struct {
+	rt      *Runtime
+	fd      int
+	addr    netip.AddrPort
+	backoff time.Duration // the pause after the last accept that failed for lack of resources
+}
+
+// Listen opens a listening socket on addr ("127.0.0.1:0" picks a port).
+func (rt *Runtime) Listen(addr string) (*Listener, error) {
+	fd, bound, err := listenTCP(addr)
+	if err != nil {
+		return nil, err
+	}
+	if err := rt.reactor.Register(fd); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return &Listener{rt: rt, fd: fd, addr: bound}, nil
+}
+
+// Addr is the address the listener is bound to, with the port the kernel chose.
+func (l *Listener) Addr() netip.AddrPort { return l.addr }
+
+// Close stops listening: clients that connect from now on are refused.
+// Connections already accepted are not affected.
+func (l *Listener) Close() error {
+	l.rt.reactor.Deregister(l.fd)
+	if err := unix.Close(l.fd); err != nil {
+		return os.NewSyscallError("close", err)
+	}
+	return nil
+}
+
+// Accept returns a future for the next connection.
+func (l *Listener) Accept() Future[Result[*Conn]] { return &acceptFuture{l: l} }
+
+// Back-off after accept fails for lack of descriptors or memory: the
+// connection waits in the backlog, and retrying at once would fail again
+// (and with edge-triggered epoll, nothing would tell us when to retry).
+// So pause, 5 ms at first, doubling up to 1 s, as net/http's Server does.
+const (
+	minAcceptBackoff = 5 * time.Millisecond
+	maxAcceptBackoff = time.Second
+)
+
+type acceptFuture struct {
+	l     *Listener
+	pause Future[struct{}] // the back-off Sleep, while one is running
+	done  bool
+}
+
+func (a *acceptFuture) Poll(cx *Context) Poll[Result[*Conn]] {
+	if a.done {
+		panic("Accept: polled after it returned Ready")
+	}
+	l := a.l
+	for {
+		if a.pause != nil {
+			if !a.pause.Poll(cx).IsReady() {
+				return Pending[Result[*Conn]]()
+			}
+			a.pause = nil
+		}
+		fd, err := accept(l.fd)
+		switch {
+		case errors.Is(err, unix.EAGAIN):
+			if err := l.rt.reactor.WakeOn(l.fd, Readable, cx.Waker); err != nil {
+				return a.finish(nil, err)
+			}
+			return Pending[Result[*Conn]]()
+		case errors.Is(err, unix.EMFILE), errors.Is(err, unix.ENFILE),
+			errors.Is(err, unix.ENOBUFS), errors.Is(err, unix.ENOMEM):
+			l.backoff = min(max(2*l.backoff, minAcceptBackoff), maxAcceptBackoff)
+			l.rt.trace.printf("accept: %v; retrying in %v", err, l.backoff)
+			a.pause = l.rt.Sleep(l.backoff)
+			continue
+		case err != nil:
+			return a.finish(nil, err)
+		}
+		l.backoff = 0
+		if err := l.rt.reactor.Register(fd); err != nil {
+			unix.Close(fd)
+			return a.finish(nil, err)
+		}
+		return a.finish(&Conn{rt: l.rt, fd: fd}, nil)
+	}
+}
+
+func (a *acceptFuture) finish(c *Conn, err error) Poll[Result[*Conn]] {
+	a.done = true
+	return Ready(Result[*Conn]{Value: c, Err: err})
+}
+
+// Drop withdraws the waker and cancels the back-off timer.
+func (a *acceptFuture) Drop() {
+	if !a.done {
+		a.l.rt.reactor.Forget(a.l.fd, Readable)
+		drop(a.pause)
+		a.done = true
+	}
+}
+
+// Conn is one TCP connection, registered with the runtime. It keeps the
+// bytes read but not yet returned as a line; nothing else, so an idle
+// connection costs a few dozen bytes beyond the kernel's own.
+type Conn struct {
+	rt     *Runtime
+	fd     int
+	in     []byte // read from the socket, not yet returned by ReadLine
+	eof    bool   // the peer shut its write side
+	closed bool
+}
+
+// read makes one read into the runtime's scratch buffer. It returns the
+// bytes (valid until the next read on this runtime), or nil and a nil
+// error for EAGAIN; at end of input it returns io.EOF.
+func (c *Conn) read() ([]byte, error) {
+	if c.closed {
+		return nil, errClosed
+	}
+	for {
+		n, err := unix.Read(c.fd, c.rt.scratch)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.EAGAIN):
+			return nil, nil
+		case err != nil:
+			return nil, os.NewSyscallError("read", err)
+		case n == 0:
+			c.eof = true
+			return nil, io.EOF
+		}
+		return c.rt.scratch[:n], nil
+	}
+}
+
+// errClosed is the error of an operation on a closed Conn.
+var errClosed = errors.New("use of closed connection")
+
+// Read returns a future for at least one byte into p, or io.EOF.
+func (c *Conn) Read(p []byte) Future[Result[int]] { return &readFuture{c: c, p: p} }
+
+type readFuture struct {
+	c    *Conn
+	p    []byte
+	done bool
+}
+
+func (r *readFuture) Poll(cx *Context) Poll[Result[int]] {
+	if r.done {
+		panic("Read: polled after it returned Ready")
+	}
+	c := r.c
+	if len(c.in) > 0 { // left over from ReadLine: those come first
+		n := copy(r.p, c.in)
+		c.in = c.in[:copy(c.in, c.in[n:])]
+		return r.finish(n, nil)
+	}
+	if c.eof {
+		return r.finish(0, io.EOF)
+	}
+	data, err := c.read()
+	if err != nil {
+		return r.finish(0, err)
+	}
+	if data == nil {
+		return r.wait(cx)
+	}
+	n := copy(r.p, data)
+	c.in = append(c.in, data[n:]...) // p was smaller than what arrived: keep the rest
+	return r.finish(n, nil)
+}
+
+func (r *readFuture) wait(cx *Context) Poll[Result[int]] {
+	if err := r.c.rt.reactor.WakeOn(r.c.fd, Readable, cx.Waker); err != nil {
+		return r.finish(0, err)
+	}
+	return Pending[Result[int]]()
+}
+
+func (r *readFuture) finish(n int, err error) Poll[Result[int]] {
+	r.done = true
+	return Ready(Result[int]{Value: n, Err: err})
+}
+
+func (r *readFuture) Drop() {
+	if !r.done {
+		r.c.rt.reactor.Forget(r.c.fd, Readable)
+		r.done = true
+	}
+}
+
+// ReadLine returns a future for the next line, '\n' included. The line is
+// valid until the next read on c. A final line without '\n' comes with
+// io.EOF; after it, (nil, io.EOF). A line of more than max bytes is
+// ErrLineTooLong: it is not returned, and at most max bytes of it plus one
+// read are ever held in memory.
+func (c *Conn) ReadLine(max int) Future[Result[[]byte]] {
+	return &readLineFuture{c: c, max: max}
+}
+
+type readLineFuture struct {
+	c       *Conn
+	max     int
+	scanned int // bytes of c.in already searched for '\n'
+	done    bool
+}
+
+func (r *readLineFuture) Poll(cx *Context) Poll[Result[[]byte]] {
+	if r.done {
+		panic("ReadLine: polled after it returned Ready")
+	}
+	c := r.c
+	for {
+		if i := bytes.IndexByte(c.in[r.scanned:], '\n'); i >= 0 {
+			end := r.scanned + i + 1
+			if end > r.max {
+				return r.finish(nil, fmt.Errorf("%w: more than %d bytes", ErrLineTooLong, r.max))
+			}
+			line := c.in[:end]
+			// Keep the rest for the next read. The line stays valid:
+			// the rest is moved into a new slice, the line's bytes
+			// are not touched until then.
+			c.in = append([]byte(nil), c.in[end:]...)
+			if len(c.in) == 0 {
+				c.in = nil
+			}
+			return r.finish(line, nil)
+		}
+		r.scanned = len(c.in)
+		if len(c.in) > r.max {
+			return r.finish(nil, fmt.Errorf("%w: more than %d bytes without a newline", ErrLineTooLong, r.max))
+		}
+		if c.eof {
+			line := c.in
+			c.in = nil
+			return r.finish(line, io.EOF)
+		}
+		data, err := c.read()
+		switch {
+		case err == io.EOF:
+			continue // return what is left, with io.EOF
+		case err != nil:
+			return r.finish(nil, err)
+		case data == nil:
+			if err := c.rt.reactor.WakeOn(c.fd, Readable, cx.Waker); err != nil {
+				return r.finish(nil, err)
+			}
+			return Pending[Result[[]byte]]()
+		}
+		c.in = append(c.in, data...)
+	}
+}
+
+func (r *readLineFuture) finish(line []byte, err error) Poll[Result[[]byte]] {
+	r.done = true
+	return Ready(Result[[]byte]{Value: line, Err: err})
+}
+
+func (r *readLineFuture) Drop() {
+	if !r.done {
+		r.c.rt.reactor.Forget(r.c.fd, Readable)
+		r.done = true
+	}
+}
+
+// write makes one write of p. It returns the bytes the kernel took: 0 and
+// a nil error for EAGAIN (the send buffer is full).
+func (c *Conn) write(p []byte) (int, error) {
+	if c.closed {
+		return 0, errClosed
+	}
+	for {
+		n, err := unix.Write(c.fd, p)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.EAGAIN):
+			return 0, nil
+		case err != nil:
+			// EPIPE or ECONNRESET: the peer is gone. (Go's runtime
+			// turns the SIGPIPE for this write into this error.)
+			return 0, os.NewSyscallError("write", err)
+		}
+		return n, nil
+	}
+}
+
+// Write returns a future that writes at least one byte of p, and says how
+// many it wrote.
+func (c *Conn) Write(p []byte) Future[Result[int]] { return &writeFuture{c: c, p: p, once: true} }
+
+// WriteAll returns a future that writes all of p. It keeps the unsent tail
+// between polls: what the kernel took is never sent again, what it did not
+// take is never lost. p must not change until the future is Ready.
+func (c *Conn) WriteAll(p []byte) Future[Result[int]] { return &writeFuture{c: c, p: p} }
+
+type writeFuture struct {
+	c       *Conn
+	p       []byte // the unsent tail
+	written int
+	once    bool // Write: Ready after the first bytes; WriteAll: after the last
+	done    bool
+}
+
+func (w *writeFuture) Poll(cx *Context) Poll[Result[int]] {
+	if w.done {
+		panic("Write: polled after it returned Ready")
+	}
+	for len(w.p) > 0 {
+		n, err := w.c.write(w.p)
+		if err != nil {
+			return w.finish(err)
+		}
+		if n == 0 {
+			if err := w.c.rt.reactor.WakeOn(w.c.fd, Writable, cx.Waker); err != nil {
+				return w.finish(err)
+			}
+			return Pending[Result[int]]()
+		}
+		w.p, w.written = w.p[n:], w.written+n
+		if w.once {
+			break
+		}
+	}
+	return w.finish(nil)
+}
+
+func (w *writeFuture) finish(err error) Poll[Result[int]] {
+	w.done = true
+	return Ready(Result[int]{Value: w.written, Err: err})
+}
+
+func (w *writeFuture) Drop() {
+	if !w.done {
+		w.c.rt.reactor.Forget(w.c.fd, Writable)
+		w.done = true
+	}
+}
+
+// CloseWrite shuts the write side: the peer reads EOF after what was sent.
+func (c *Conn) CloseWrite() error {
+	if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
+		return os.NewSyscallError("shutdown", err)
+	}
+	return nil
+}
+
+// Close takes the connection out of the epoll set, then closes it. Closing
+// twice is harmless: the descriptor number may belong to someone else by
+// then, so the second call does nothing.
+func (c *Conn) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	c.in = nil
+	c.rt.reactor.Deregister(c.fd)
+	if err := unix.Close(c.fd); err != nil {
+		return os.NewSyscallError("close", err)
+	}
+	return nil
+}

@@ -1,0 +1,342 @@
+//go:build linux
+
+package main
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The reactor's contract. Everything the rest of the program knows about
+// epoll goes through these calls:
+//
+//	NewReactor()              creates the epoll instance, and an eventfd in it for Notify.
+//	r.Register(fd)            starts watching fd, for good (EPOLL_CTL_ADD, edge-triggered).
+//	r.WakeOn(fd, dir, w)      asks for w.Wake() when fd is next ready for dir (no system call).
+//	r.Forget(fd, dir)         withdraws that request: the future that made it was dropped.
+//	r.Deregister(fd)          stops watching fd (EPOLL_CTL_DEL); call it before closing fd.
+//	r.Wait(timeout)           sleeps in epoll_wait until something is ready or the timeout
+//	                          passes, and returns the wakers of the tasks that waited for it.
+//	r.Notify()                makes Wait return now, from any goroutine (writes the eventfd).
+//
+// New in this chapter: the reactor keeps, for each descriptor and each
+// direction, the waker of the task waiting there, so an event wakes that
+// task and no other. And because it now knows whom each event is for, it
+// registers every descriptor once, edge-triggered, for both directions,
+// and never calls epoll_ctl again until the descriptor is closed: no
+// EPOLL_CTL_MOD each time a session switches between reading and writing,
+// as chapter 04's had to. Go's runtime registers sockets the same way.
+//
+// Edge-triggered means the kernel reports a change (data arrived, room
+// appeared), once, not a state over and over. That puts two duties on us:
+// a task may wait only after a read or write said EAGAIN (otherwise the
+// edge may already have passed and will not come again), and an edge
+// that arrives while nobody waits must not be forgotten: the direction
+// is marked ready, and the next WakeOn wakes at once.
+//
+// Only the goroutine that calls Wait may call the methods other than
+// Notify.
+
+// Interest is a direction a task can wait in, named by the epoll bits
+// that report it.
+type Interest uint32
+
+const (
+	// Readable: data to read, a connection to accept, or the peer's FIN.
+	Readable Interest = unix.EPOLLIN | unix.EPOLLRDHUP
+	// Writable: room in the send buffer.
+	Writable Interest = unix.EPOLLOUT
+)
+
+// edgeTriggered is what every descriptor is registered for: both
+// directions, the peer's half-close, and EPOLLET to hear each change once.
+const edgeTriggered = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
+
+// maxEvents is how many ready descriptors one epoll_wait may return.
+// More stay queued in the kernel for the next call. Go's runtime uses 128
+// too: enough to amortise the system call, small enough for the stack.
+const maxEvents = 128
+
+// Reactor waits for readiness on many descriptors at once, with epoll, and
+// says which tasks to wake.
+type Reactor struct {
+	epfd    int
+	efd     int                   // the eventfd Notify writes to; in the epoll set for good
+	regs    map[int]*registration // what each registered descriptor's tasks wait for
+	gen     uint32                // the generation of the last Register
+	events  []unix.EpollEvent     // what epoll_wait fills in, reused every call
+	ready   []*Waker              // what Wait returns, reused every call
+	trace   tracer
+	waits   int64 // epoll_wait calls that returned (not counting EINTR)
+	nready  int64 // ready events they reported, not counting the eventfd's
+	stale   int64 // events for a registration that no longer exists
+	drained int64 // eventfd reads that found wakes from other goroutines
+
+	notified atomic.Bool  // the eventfd has been written and not yet drained
+	notifies atomic.Int64 // eventfd writes
+}
+
+// registration is one registered descriptor: for each direction, the
+// task waiting there, or a note that an edge came while nobody was.
+type registration struct {
+	gen    uint32 // tells this registration from an older one on the same fd number
+	reader direction
+	writer direction
+}
+
+// direction is where one task may wait on one descriptor.
+type direction struct {
+	waker *Waker // the task waiting; nil if none
+	ready bool   // an edge came while nobody waited; the next WakeOn wakes at once
+}
+
+// NewReactor creates an epoll instance with an eventfd in it. EFD_CLOEXEC
+// and EPOLL_CLOEXEC keep both out of child processes, like every
+// descriptor in this program.
+func NewReactor(trace tracer) (*Reactor, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("eventfd", err)
+	}
+	// Level-triggered, on purpose: as long as the counter is not zero,
+	// every epoll_wait returns at once. So Wait must drain it, or the
+	// loop would spin; and a wake can never be missed.
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(efd)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, efd, &ev); err != nil {
+		unix.Close(efd)
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("epoll_ctl", err)
+	}
+	return &Reactor{
+		epfd:   epfd,
+		efd:    efd,
+		regs:   make(map[int]*registration),
+		events: make([]unix.EpollEvent, maxEvents),
+		trace:  trace,
+	}, nil
+}
+
+// Register starts watching fd, in both directions, until Deregister. Each
+// registration gets a new generation number, which the kernel hands back
+// with every event for it; an event whose generation is not fd's current
+// one is for a descriptor that was closed since, and is ignored.
+func (r *Reactor) Register(fd int) error {
+	r.gen++
+	// The 8 bytes of epoll_data are ours to fill: the fd number in the
+	// first 4, the generation in the other 4. (Go's runtime stores a
+	// pointer to its pollDesc there, tagged with a sequence number.)
+	ev := unix.EpollEvent{Events: edgeTriggered, Fd: int32(fd), Pad: int32(r.gen)}
+	if err := unix.EpollCtl(r.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		return os.NewSyscallError("epoll_ctl", err)
+	}
+	r.regs[fd] = &registration{gen: r.gen}
+	return nil
+}
+
+// WakeOn asks the reactor to wake w when fd is next ready for dir
+// (Readable or Writable). Call it only after a read or write on fd said
+// EAGAIN. If an edge came while nobody waited in that direction (it was
+// marked ready), w is woken at once instead: the task is polled again and
+// tries the system call. One waker waits per direction: a later WakeOn
+// replaces an earlier one.
+func (r *Reactor) WakeOn(fd int, dir Interest, w *Waker) error {
+	reg := r.regs[fd]
+	if reg == nil {
+		return fmt.Errorf("WakeOn: fd %d is not registered", fd)
+	}
+	d := &reg.reader
+	if dir == Writable {
+		d = &reg.writer
+	}
+	if d.ready {
+		d.ready = false
+		w.Wake()
+		return nil
+	}
+	d.waker = w
+	return nil
+}
+
+// Forget withdraws the waker waiting on fd for dir, if any: its future was
+// dropped, and its task must not be woken for it. An edge noted as ready
+// stays noted, for the next WakeOn.
+func (r *Reactor) Forget(fd int, dir Interest) {
+	if reg := r.regs[fd]; reg != nil {
+		if dir == Writable {
+			reg.writer.waker = nil
+		} else {
+			reg.reader.waker = nil
+		}
+	}
+}
+
+// Deregister stops watching fd and forgets its wakers. Call it before
+// closing fd: the epoll set holds the open file, not the number, so a
+// descriptor closed while still registered (and shared with a child, say)
+// could go on reporting events.
+func (r *Reactor) Deregister(fd int) error {
+	delete(r.regs, fd)
+	// Since Linux 2.6.9 the event argument may be nil for EPOLL_CTL_DEL.
+	if err := unix.EpollCtl(r.epfd, unix.EPOLL_CTL_DEL, fd, nil); err != nil {
+		return os.NewSyscallError("epoll_ctl", err)
+	}
+	return nil
+}
+
+// Notify makes the Wait in progress, or the next one, return at once. Any
+// goroutine may call it. A burst of calls costs one write: only the call
+// that finds notified false writes; Wait clears it once it has drained
+// the eventfd.
+func (r *Reactor) Notify() {
+	if !r.notified.CompareAndSwap(false, true) {
+		return // already written and not yet drained: the loop will wake anyway
+	}
+	r.notifies.Add(1)
+	var one [8]byte // eventfd adds the 8-byte number written to its counter
+	binary.NativeEndian.PutUint64(one[:], 1)
+	for {
+		_, err := unix.Write(r.efd, one[:])
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		// EAGAIN would mean the counter is full, so the loop will wake
+		// anyway; any other error cannot happen on a valid eventfd.
+		return
+	}
+}
+
+// Wait sleeps until a watched descriptor is ready, Notify is called, or
+// timeout passes (a negative timeout waits as long as it takes). It
+// returns the wakers of the tasks that were waiting for what became ready;
+// the slice is reused by the next Wait. The caller wakes them.
+func (r *Reactor) Wait(timeout time.Duration) ([]*Waker, error) {
+	msec := waitMillis(timeout)
+	var n int
+	for {
+		var err error
+		n, err = unix.EpollWait(r.epfd, r.events, msec)
+		if errors.Is(err, unix.EINTR) {
+			// A signal arrived while we slept: Go's scheduler sends
+			// SIGURG to preempt long-running goroutines, so this happens
+			// in every Go program. Nothing is wrong. With no timeout we
+			// simply wait again. With one, waiting the full timeout again
+			// could postpone the deadline forever under a stream of
+			// signals, so we return as a timeout would, and the caller
+			// works out how long is left (Go's netpoll does the same).
+			if msec < 0 {
+				continue
+			}
+			n, err = 0, nil
+		}
+		if err != nil {
+			return nil, os.NewSyscallError("epoll_wait", err)
+		}
+		break
+	}
+	r.waits++
+	r.trace.printf("epoll_wait returned %d", n)
+	r.ready = r.ready[:0]
+	for _, ev := range r.events[:n] {
+		r.dispatch(ev)
+	}
+	clear(r.events[:n]) // the Pad field is read back: never let an old value linger
+	return r.ready, nil
+}
+
+// waitMillis converts a timeout to epoll_wait's argument: whole
+// milliseconds, -1 for none. It rounds up: rounding 0.4 ms down to 0 would
+// return at once, and a loop waiting for a timer would spin until it is
+// due. Rounding up costs at most a millisecond of lateness.
+func waitMillis(timeout time.Duration) int {
+	if timeout < 0 {
+		return -1 // epoll_wait's "no timeout"
+	}
+	return int((timeout + time.Millisecond - 1) / time.Millisecond)
+}
+
+// dispatch turns one event into the wakers it is for.
+func (r *Reactor) dispatch(ev unix.EpollEvent) {
+	fd, events := int(ev.Fd), Events(ev.Events)
+	if fd == r.efd {
+		r.drain()
+		return
+	}
+	r.nready++
+	reg := r.regs[fd]
+	if reg == nil || reg.gen != uint32(ev.Pad) {
+		r.stale++
+		r.trace.printf("  fd %d %v: stale (registration %d is gone), ignored", fd, events, uint32(ev.Pad))
+		return
+	}
+	// An error or a hang-up ends both directions: whoever waits on
+	// either side must be polled to find out.
+	const either = unix.EPOLLHUP | unix.EPOLLERR
+	var in, out string
+	if events&(Events(Readable)|either) != 0 {
+		in = "; read: " + r.fire(&reg.reader)
+	}
+	if events&(Events(Writable)|either) != 0 {
+		out = "; write: " + r.fire(&reg.writer)
+	}
+	r.trace.printf("  fd %d %v%s%s", fd, events, in, out)
+}
+
+// fire hands d's waker to the caller of Wait, or notes the edge if nobody
+// is waiting. It says which, for the trace.
+func (r *Reactor) fire(d *direction) string {
+	if d.waker == nil {
+		d.ready = true
+		return "nobody waits, marked ready"
+	}
+	w := d.waker
+	r.ready = append(r.ready, w)
+	d.waker = nil
+	if r.trace.w == nil {
+		return ""
+	}
+	return "wake " + w.String()
+}
+
+// drain empties the eventfd, so that the next epoll_wait does not return
+// for it again, and lets the next Notify write once more. The counter
+// holds how many writes happened since the last drain.
+func (r *Reactor) drain() {
+	var buf [8]byte
+	for {
+		_, err := unix.Read(r.efd, buf[:])
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		break // EAGAIN: already drained
+	}
+	// Clear the flag only after the read: a Notify between the two finds
+	// the flag still set and writes nothing, and its wake is not lost,
+	// because its task is already on the woken list the loop takes next.
+	r.notified.Store(false)
+	r.drained++
+	r.trace.printf("  eventfd: drained (%d write): another goroutine woke a task",
+		binary.NativeEndian.Uint64(buf[:]))
+}
+
+// Close releases the epoll instance and the eventfd.
+func (r *Reactor) Close() error {
+	err := unix.Close(r.efd)
+	if err2 := unix.Close(r.epfd); err == nil {
+		err = err2
+	}
+	if err != nil {
+		return os.NewSyscallError("close", err)
+	}
+	return nil
+}

@@ -1,0 +1,165 @@
+//go:build linux
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// The echo application: what a user of the runtime writes. It knows
+// nothing of epoll, wakers or timers; it reads lines from a Conn and
+// writes them back, through the futures in net.go.
+
+// maxLine is the longest line the echo server accepts, newline included.
+// A longer one gets an error message and the connection is closed: the
+// server never holds more than this (plus one read) for a client.
+const maxLine = 64 << 10
+
+// echoSession serves one client, written as the state machine a compiler
+// would make of this async fn:
+//
+//	async fn echo(conn: Conn) -> io::Result<u64> {
+//	    let mut total = 0;
+//	    loop {
+//	        match conn.read_line(MAX_LINE).await {        // sessionReading
+//	            Ok(line) => {
+//	                conn.write_all(&line).await?;       // sessionWriting
+//	                total += line.len();
+//	            }
+//	            Err(TooLong) => {
+//	                conn.write_all(b"error: ...").await; // sessionRefusing
+//	                return Err(TooLong);
+//	            }
+//	            Err(Eof) => return Ok(total),            // sessionDone
+//	        }
+//	    }
+//	}
+//
+// (A last line without a newline is echoed too, before the end.) Each
+// .await keeps the future it waits on in a field, read or write, until it
+// is Ready. When the server shuts down, a session that is waiting for a
+// line with none begun finishes at once; one in the middle of writing an
+// echo finishes the echo first.
+type echoSession struct {
+	state sessionState
+	c     *Conn
+	read  Future[Result[[]byte]] // the ReadLine being awaited, in sessionReading
+	write Future[Result[int]]    // the WriteAll being awaited, in the writing states
+	last  bool                   // the line being written is the last: EOF came with it
+	err   error                  // why the session ends, once decided
+	total int64                  // bytes echoed so far
+	srv   *server
+	waker *Waker // this session's task, for shutdown to wake it
+}
+
+type sessionState int
+
+const (
+	sessionReading  sessionState = iota // at read_line().await: waiting for a whole line
+	sessionWriting                      // at write_all(line).await: the send buffer was full
+	sessionRefusing                     // at write_all(error).await: the line was too long
+	sessionDone                         // returned Ready: EOF, an error, or shutdown
+)
+
+func (s sessionState) String() string {
+	return [...]string{"reading", "writing", "refusing", "done"}[s]
+}
+
+// echoed is what a session finishes with: the bytes it echoed, and the
+// error that ended it (nil for a client that said goodbye with EOF, or
+// for a session closed by shutdown).
+type echoed struct {
+	bytes int64
+	err   error
+}
+
+func newEchoSession(c *Conn, srv *server) *echoSession {
+	return &echoSession{c: c, srv: srv}
+}
+
+func (s *echoSession) Poll(cx *Context) Poll[echoed] {
+	s.waker = cx.Waker
+	for {
+		switch s.state {
+		case sessionReading:
+			if s.read == nil {
+				s.read = s.c.ReadLine(maxLine)
+			}
+			r, ok := s.read.Poll(cx).Value()
+			if !ok {
+				if s.srv.draining {
+					return s.finish(nil) // shutting down, and no line has begun
+				}
+				return Pending[echoed]()
+			}
+			s.read = nil
+			switch {
+			case errors.Is(r.Err, ErrLineTooLong):
+				s.srv.stats.tooLong++
+				s.err = r.Err
+				msg := fmt.Appendf(nil, "error: %v; closing\n", r.Err)
+				s.write, s.state = s.c.WriteAll(msg), sessionRefusing
+			case r.Err == io.EOF && len(r.Value) == 0:
+				return s.finish(nil)
+			case r.Err != nil && r.Err != io.EOF:
+				return s.finish(r.Err)
+			default:
+				s.last = r.Err == io.EOF
+				s.write, s.state = s.c.WriteAll(r.Value), sessionWriting
+			}
+		case sessionWriting, sessionRefusing:
+			w, ok := s.write.Poll(cx).Value()
+			if !ok {
+				return Pending[echoed]()
+			}
+			s.write = nil
+			if s.state == sessionRefusing {
+				return s.finish(s.err)
+			}
+			s.total += int64(w.Value) // count what was written, as the async fn does after write_all
+			if w.Err != nil {
+				return s.finish(w.Err)
+			}
+			if s.last {
+				return s.finish(nil)
+			}
+			s.state = sessionReading
+		default:
+			panic("echoSession: polled after it returned Ready")
+		}
+	}
+}
+
+// finish ends the session: it closes its connection and returns Ready
+// with its result.
+func (s *echoSession) finish(err error) Poll[echoed] {
+	s.close()
+	return Ready(echoed{bytes: s.total, err: err})
+}
+
+// Drop closes the connection of a session abandoned before it finished:
+// the shutdown's grace period ran out.
+func (s *echoSession) Drop() {
+	if s.state != sessionDone {
+		s.srv.stats.dropped++
+		s.close()
+	}
+}
+
+func (s *echoSession) close() {
+	s.state = sessionDone
+	drop(s.read)
+	drop(s.write)
+	s.read, s.write = nil, nil
+	s.c.Close()
+}
+
+// String describes a session's result for the trace.
+func (e echoed) String() string {
+	if e.err != nil {
+		return fmt.Sprintf("echoed %d bytes, then %v", e.bytes, e.err)
+	}
+	return fmt.Sprintf("echoed %d bytes, then EOF", e.bytes)
+}

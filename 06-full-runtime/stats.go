@@ -1,0 +1,128 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// stats are the event loop's own counters. Only the loop's goroutine
+// writes them; main reads them after serve has returned.
+type stats struct {
+	accepted     int64 // connections accepted
+	closed       int64 // connections closed (by the client, an error, or shutdown)
+	acceptErrors int64 // accept4 failures other than EAGAIN (out of fds, say)
+	bytes        int64 // bytes echoed by sessions that finished
+	waits        int64 // epoll_wait calls that returned
+	ready        int64 // ready descriptors they reported
+	polls        int64 // Poll calls on tasks
+	wasted       int64 // ... of which returned Pending
+	wakes        int64 // Wake calls that put a task back on the run queue
+	remote       int64 // ... made while the loop slept: from other goroutines
+	notifies     int64 // eventfd writes those made
+	timers       int64 // timers that fired
+	tooLong      int64 // lines refused for being longer than maxLine
+	drained      int64 // sessions that finished on their own during shutdown
+	dropped      int64 // sessions still open when the grace period ended
+}
+
+// summary is what one run measured, printed with fixed labels so that
+// chapters (and scripts) can be compared line by line.
+type summary struct {
+	stats    stats
+	messages int           // messages the clients sent and got back intact
+	wall     time.Duration // from just before the server starts to just after it has stopped
+	cpu      time.Duration // CPU time (user+system) of the event-loop thread
+	res      resources     // the process's memory and threads, at the end
+}
+
+func (s summary) print(w io.Writer) {
+	fmt.Fprintf(w, "%-17s %d accepted, %d closed\n", "connections:", s.stats.accepted, s.stats.closed)
+	fmt.Fprintf(w, "%-17s %s echoed and checked (%s bytes)\n", "messages:", thousands(int64(s.messages)), thousands(s.stats.bytes))
+	fmt.Fprintf(w, "%-17s %.2f s\n", "wall:", s.wall.Seconds())
+	fmt.Fprintf(w, "%-17s %.1f%% of one core (%.3f s on the event-loop thread)\n", "cpu:",
+		100*s.cpu.Seconds()/s.wall.Seconds(), s.cpu.Seconds())
+	fmt.Fprintf(w, "%-17s %s (%s ready descriptors, %.1f per call)\n", "epoll_wait calls:", thousands(s.stats.waits),
+		thousands(s.stats.ready), float64(s.stats.ready)/float64(max(s.stats.waits, 1)))
+	perMessage := "no demo messages to divide by"
+	if s.messages > 0 {
+		perMessage = fmt.Sprintf("%.1f per message", float64(s.stats.polls)/float64(s.messages))
+	}
+	fmt.Fprintf(w, "%-17s %s (%s)\n", "polls:", thousands(s.stats.polls), perMessage)
+	fmt.Fprintf(w, "%-17s %s (%.4f%% of polls returned Pending)\n", "wasted polls:", thousands(s.stats.wasted),
+		100*float64(s.stats.wasted)/float64(max(s.stats.polls, 1)))
+	fmt.Fprintf(w, "%-17s %s tasks re-queued (%s by other goroutines while the loop slept, %s eventfd writes)\n", "wakes:",
+		thousands(s.stats.wakes), thousands(s.stats.remote), thousands(s.stats.notifies))
+	fmt.Fprintf(w, "%-17s %s fired\n", "timers:", thousands(s.stats.timers))
+	fmt.Fprintf(w, "%-17s %d sessions drained, %d dropped when the grace period ended\n", "shutdown:",
+		s.stats.drained, s.stats.dropped)
+	fmt.Fprintf(w, "%-17s %.1f MiB peak RSS (%s)\n", "memory:", float64(s.res.peakRSS)/(1<<20), s.res.rssOf)
+	fmt.Fprintf(w, "%-17s 1 event-loop thread, %d OS threads in the process (%s)\n", "threads:",
+		s.res.threads, s.res.threadsOf)
+}
+
+// resources are the process's own figures, read at the end of a run.
+type resources struct {
+	peakRSS   int64  // bytes: the most resident memory the process ever had
+	rssOf     string // what that covers
+	threads   int    // OS threads now
+	threadsOf string // who the others are
+}
+
+// readResources reads peak RSS from getrusage and the thread count from
+// /proc/self/status.
+func readResources(clientsInProcess bool) resources {
+	var r resources
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) == nil {
+		r.peakRSS = ru.Maxrss << 10 // Linux reports KiB
+	}
+	r.rssOf = "the server alone: its clients ran in a child process"
+	r.threadsOf = "the others are the Go runtime's: garbage collection, sysmon, signals"
+	if clientsInProcess {
+		r.rssOf = "server and clients: one process"
+		r.threadsOf += ", and the clients' goroutines"
+	}
+	if status, err := os.ReadFile("/proc/self/status"); err == nil {
+		for line := range strings.Lines(string(status)) {
+			if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+				r.threads, _ = strconv.Atoi(strings.TrimSpace(v))
+			}
+		}
+	}
+	return r
+}
+
+// threadCPU returns the CPU time the calling OS thread has used so far.
+// RUSAGE_THREAD counts only this thread, not the client goroutines in the
+// same process, which is why the event loop locks itself to one thread.
+func threadCPU() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_THREAD, &ru); err != nil {
+		return 0 // Linux has supported RUSAGE_THREAD since 2.6.26
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// thousands formats n with commas, so 12345678 reads 12,345,678.
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := n < 0
+	if neg {
+		s = s[1:]
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}

@@ -1,0 +1,50 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// tracer prints the life of the event loop, one step a line, when -trace
+// is given. Its zero value prints nothing and costs one nil check.
+type tracer struct{ w io.Writer }
+
+func (t tracer) printf(format string, args ...any) {
+	if t.w != nil {
+		fmt.Fprintf(t.w, format+"\n", args...)
+	}
+}
+
+// Events is the readiness the kernel reported for one descriptor: a set
+// of EPOLL* bits.
+type Events uint32
+
+// String names the bits that are set, as "IN|RDHUP".
+func (e Events) String() string {
+	var names []string
+	for _, b := range []struct {
+		bit  Events
+		name string
+	}{
+		{unix.EPOLLIN, "IN"},           // there is data to read (or a connection to accept)
+		{unix.EPOLLOUT, "OUT"},         // there is room in the send buffer
+		{unix.EPOLLRDHUP, "RDHUP"},     // the peer shut its write side: EOF after the data
+		{unix.EPOLLHUP, "HUP"},         // both directions are shut
+		{unix.EPOLLERR, "ERR"},         // an error is pending on the socket
+		{unix.EPOLLET, "ET"},           // (a registration flag: edge-triggered)
+		{unix.EPOLLONESHOT, "ONESHOT"}, // (a registration flag: disarm after one event)
+	} {
+		if e&b.bit != 0 {
+			names = append(names, b.name)
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, "|")
+}
