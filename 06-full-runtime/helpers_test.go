@@ -61,7 +61,7 @@ func startTestServer(t *testing.T) *testServer {
 func startTestServerTrace(t *testing.T, trace io.Writer, setup ...func(*server)) *testServer {
 	t.Helper()
 	before := openFDs(t)
-	srv, err := newServer("127.0.0.1:0", 10*time.Second, trace, io.Discard)
+	srv, err := newServer("127.0.0.1:0", 10*time.Second, 30*time.Second, trace, io.Discard)
 	require.NoError(t, err, "newServer")
 	for _, f := range setup {
 		f(srv)

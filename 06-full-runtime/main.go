@@ -32,6 +32,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	messages := flags.Int("messages", 10, "demo: how many lines each client sends")
 	pause := flags.Duration("pause", 250*time.Millisecond, "demo: how long each client stays idle before each line")
 	grace := flags.Duration("grace", 5*time.Second, "on shutdown, how long to wait for sessions to finish before closing them")
+	idle := flags.Duration("idle", 30*time.Second, "close a client that has not sent a whole line for this long (silent, or trickling a byte at a time)")
 	child := flags.Bool("child-clients", false, "demo: run the clients in a child process (automatic when one process cannot hold both ends)")
 	trace := flags.Bool("trace", false, "print the life of the loop, one step a line, to stderr: timers fired, each epoll_wait's timeout and why, "+
 		"ready descriptors, wakers called, tasks polled and what they returned")
@@ -59,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *trace {
 		traceTo = stderr
 	}
-	srv, err := newServer(addr, *grace, traceTo, stderr)
+	srv, err := newServer(addr, *grace, *idle, traceTo, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, program+":", err)
 		return 1

@@ -19,6 +19,7 @@ type server struct {
 	ln       *Listener
 	addr     netip.AddrPort // where it listens, with the port the kernel chose
 	grace    time.Duration  // how long shutdown waits for sessions to finish
+	idle     time.Duration  // how long a session waits for a whole line before it gives up
 	live     map[*echoSession]struct{}
 	draining bool   // shutdown has begun: sessions finish at their next idle moment
 	drainer  *Waker // the serve task, while it waits for the last session
@@ -30,7 +31,7 @@ type server struct {
 	stopWaker *Waker     // the serve task's waker, for shutdown to call
 }
 
-func newServer(addr string, grace time.Duration, trace, log io.Writer) (*server, error) {
+func newServer(addr string, grace, idle time.Duration, trace, log io.Writer) (*server, error) {
 	rt, err := NewRuntime(trace, log)
 	if err != nil {
 		return nil, err
@@ -41,7 +42,7 @@ func newServer(addr string, grace time.Duration, trace, log io.Writer) (*server,
 		return nil, err
 	}
 	return &server{
-		rt: rt, ln: ln, addr: ln.Addr(), grace: grace,
+		rt: rt, ln: ln, addr: ln.Addr(), grace: grace, idle: idle,
 		live: make(map[*echoSession]struct{}), trace: tracer{trace},
 	}, nil
 }

@@ -202,6 +202,43 @@ func TestServer(t *testing.T) {
 		assert.True(t, bytes.Equal(sent, got), "slow client's echo: sent %d bytes, got %d", len(sent), len(got))
 	})
 
+	t.Run("silent and trickling clients are closed after the idle limit; the others are served", func(t *testing.T) {
+		ts := startTestServerTrace(t, nil, func(s *server) { s.idle = 100 * time.Millisecond })
+		silent := dial(t, ts)
+		trickler := dial(t, ts)
+		good := dial(t, ts)
+		tricklerDone := make(chan error, 1)
+		go func() {
+			// A byte every 20 ms: the connection is never silent for
+			// the limit, but no whole line ever arrives.
+			for {
+				if _, err := trickler.Write([]byte("x")); err != nil {
+					tricklerDone <- err
+					return
+				}
+				time.Sleep(20 * time.Millisecond) // pacing the trickle, not synchronising
+			}
+		}()
+		for i := range 3 {
+			line := fmt.Sprintf("quick %d\n", i)
+			assert.Equal(t, line, roundTrip(t, good, line), "echo to a client that sends whole lines")
+		}
+		require.NoError(t, good.CloseWrite(), "the good client says goodbye")
+		_, err := io.ReadAll(good)
+		require.NoError(t, err, "and the server closes its side")
+		want := "error: no whole line within 100ms: timed out: i/o timeout; closing\n"
+		for name, c := range map[string]*net.TCPConn{"silent": silent, "trickling": trickler} {
+			reply, err := io.ReadAll(c)
+			if err != nil { // a trickled byte may land after the close and draw a reset
+				require.ErrorIs(t, err, unix.ECONNRESET, "%s client's read", name)
+			}
+			assert.Equal(t, want, string(reply), "%s client's reply", name)
+		}
+		assert.Error(t, <-tricklerDone, "the trickler's writes fail once the server has closed")
+		ts.stop()
+		assert.Equal(t, int64(2), ts.stats.timedOut, "sessions closed for idling")
+	})
+
 	t.Run("shutdown from another goroutine wakes the sleeping loop through the eventfd", func(t *testing.T) {
 		asleep := make(chan struct{})
 		ts := startTestServerTrace(t, nil, func(s *server) {

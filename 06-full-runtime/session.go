@@ -23,14 +23,14 @@ const maxLine = 64 << 10
 //	async fn echo(conn: Conn) -> io::Result<u64> {
 //	    let mut total = 0;
 //	    loop {
-//	        match conn.read_line(MAX_LINE).await {        // sessionReading
+//	        match timeout(IDLE, conn.read_line(MAX_LINE)).await {  // sessionReading
 //	            Ok(line) => {
 //	                conn.write_all(&line).await?;       // sessionWriting
 //	                total += line.len();
 //	            }
-//	            Err(TooLong) => {
+//	            Err(TooLong | TimedOut) => {
 //	                conn.write_all(b"error: ...").await; // sessionRefusing
-//	                return Err(TooLong);
+//	                return Err(..);
 //	            }
 //	            Err(Eof) => return Ok(total),            // sessionDone
 //	        }
@@ -39,17 +39,19 @@ const maxLine = 64 << 10
 //
 // (A last line without a newline is echoed too, before the end.) Each
 // .await keeps the future it waits on in a field, read or write, until it
-// is Ready. When the server shuts down, a session that is waiting for a
+// is Ready. The timeout closes a client that is silent, or that sends a
+// line so slowly (a byte now and then, to hold the connection open) that
+// it does not arrive whole within the server's idle limit. When the server shuts down, a session that is waiting for a
 // line with none begun finishes at once; one in the middle of writing an
 // echo finishes the echo first.
 type echoSession struct {
 	state sessionState
 	c     *Conn
-	read  Future[Result[[]byte]] // the ReadLine being awaited, in sessionReading
-	write Future[Result[int]]    // the WriteAll being awaited, in the writing states
-	last  bool                   // the line being written is the last: EOF came with it
-	err   error                  // why the session ends, once decided
-	total int64                  // bytes echoed so far
+	read  Future[Result[Result[[]byte]]] // the Timeout(ReadLine) being awaited, in sessionReading
+	write Future[Result[int]]            // the WriteAll being awaited, in the writing states
+	last  bool                           // the line being written is the last: EOF came with it
+	err   error                          // why the session ends, once decided
+	total int64                          // bytes echoed so far
 	srv   *server
 	waker *Waker // this session's task, for shutdown to wake it
 }
@@ -59,7 +61,7 @@ type sessionState int
 const (
 	sessionReading  sessionState = iota // at read_line().await: waiting for a whole line
 	sessionWriting                      // at write_all(line).await: the send buffer was full
-	sessionRefusing                     // at write_all(error).await: the line was too long
+	sessionRefusing                     // at write_all(error).await: the line was too long or too slow
 	sessionDone                         // returned Ready: EOF, an error, or shutdown
 )
 
@@ -85,7 +87,7 @@ func (s *echoSession) Poll(cx *Context) Poll[echoed] {
 		switch s.state {
 		case sessionReading:
 			if s.read == nil {
-				s.read = s.c.ReadLine(maxLine)
+				s.read = Timeout(s.srv.rt, s.srv.idle, s.c.ReadLine(maxLine))
 			}
 			r, ok := s.read.Poll(cx).Value()
 			if !ok {
@@ -95,19 +97,28 @@ func (s *echoSession) Poll(cx *Context) Poll[echoed] {
 				return Pending[echoed]()
 			}
 			s.read = nil
+			line, err := r.Value.Value, r.Value.Err
+			if r.Err != nil {
+				err = r.Err // the Timeout's own: no whole line in time
+			}
 			switch {
-			case errors.Is(r.Err, ErrLineTooLong):
-				s.srv.stats.tooLong++
-				s.err = r.Err
-				msg := fmt.Appendf(nil, "error: %v; closing\n", r.Err)
+			case errors.Is(err, ErrLineTooLong), errors.Is(err, ErrTimeout):
+				if errors.Is(err, ErrTimeout) {
+					s.srv.stats.timedOut++
+					err = fmt.Errorf("no whole line within %v: %w", s.srv.idle, err)
+				} else {
+					s.srv.stats.tooLong++
+				}
+				s.err = err
+				msg := fmt.Appendf(nil, "error: %v; closing\n", err)
 				s.write, s.state = s.c.WriteAll(msg), sessionRefusing
-			case r.Err == io.EOF && len(r.Value) == 0:
+			case err == io.EOF && len(line) == 0:
 				return s.finish(nil)
-			case r.Err != nil && r.Err != io.EOF:
-				return s.finish(r.Err)
+			case err != nil && err != io.EOF:
+				return s.finish(err)
 			default:
-				s.last = r.Err == io.EOF
-				s.write, s.state = s.c.WriteAll(r.Value), sessionWriting
+				s.last = err == io.EOF
+				s.write, s.state = s.c.WriteAll(line), sessionWriting
 			}
 		case sessionWriting, sessionRefusing:
 			w, ok := s.write.Poll(cx).Value()

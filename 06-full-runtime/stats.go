@@ -29,6 +29,7 @@ type stats struct {
 	notifies     int64 // eventfd writes those made
 	timers       int64 // timers that fired
 	tooLong      int64 // lines refused for being longer than maxLine
+	timedOut     int64 // sessions closed for not sending a whole line within the idle limit
 	drained      int64 // sessions that finished on their own during shutdown
 	dropped      int64 // sessions still open when the grace period ended
 }
@@ -60,7 +61,8 @@ func (s summary) print(w io.Writer) {
 		100*float64(s.stats.wasted)/float64(max(s.stats.polls, 1)))
 	fmt.Fprintf(w, "%-17s %s tasks re-queued (%s by other goroutines while the loop slept, %s eventfd writes)\n", "wakes:",
 		thousands(s.stats.wakes), thousands(s.stats.remote), thousands(s.stats.notifies))
-	fmt.Fprintf(w, "%-17s %s fired\n", "timers:", thousands(s.stats.timers))
+	fmt.Fprintf(w, "%-17s %s fired (%d sessions closed for idling, %d lines refused for length)\n", "timers:",
+		thousands(s.stats.timers), s.stats.timedOut, s.stats.tooLong)
 	fmt.Fprintf(w, "%-17s %d sessions drained, %d dropped when the grace period ended\n", "shutdown:",
 		s.stats.drained, s.stats.dropped)
 	fmt.Fprintf(w, "%-17s %.1f MiB peak RSS (%s)\n", "memory:", float64(s.res.peakRSS)/(1<<20), s.res.rssOf)
@@ -76,25 +78,28 @@ type resources struct {
 	threadsOf string // who the others are
 }
 
-// readResources reads peak RSS from getrusage and the thread count from
-// /proc/self/status.
+// readResources reads the peak RSS (VmHWM) and the thread count from
+// /proc/self/status. Not getrusage's ru_maxrss: that one survives exec,
+// so under go run it reports the go command's memory, not ours.
 func readResources(clientsInProcess bool) resources {
 	var r resources
-	var ru unix.Rusage
-	if unix.Getrusage(unix.RUSAGE_SELF, &ru) == nil {
-		r.peakRSS = ru.Maxrss << 10 // Linux reports KiB
-	}
 	r.rssOf = "the server alone: its clients ran in a child process"
 	r.threadsOf = "the others are the Go runtime's: garbage collection, sysmon, signals"
 	if clientsInProcess {
 		r.rssOf = "server and clients: one process"
 		r.threadsOf += ", and the clients' goroutines"
 	}
-	if status, err := os.ReadFile("/proc/self/status"); err == nil {
-		for line := range strings.Lines(string(status)) {
-			if v, ok := strings.CutPrefix(line, "Threads:"); ok {
-				r.threads, _ = strconv.Atoi(strings.TrimSpace(v))
-			}
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return r
+	}
+	for line := range strings.Lines(string(status)) {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kib, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			r.peakRSS = kib << 10
+		}
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			r.threads, _ = strconv.Atoi(strings.TrimSpace(v))
 		}
 	}
 	return r
