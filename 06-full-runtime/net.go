@@ -40,6 +40,7 @@ type Listener struct {
 	fd      int
 	addr    netip.AddrPort
 	backoff time.Duration // the pause after the last accept that failed for lack of resources
+	pauses  int64         // accepts that failed for lack of resources, each followed by a pause
 }
 
 // Listen opens a listening socket on addr ("127.0.0.1:0" picks a port).
@@ -108,6 +109,7 @@ func (a *acceptFuture) Poll(cx *Context) Poll[Result[*Conn]] {
 		case errors.Is(err, unix.EMFILE), errors.Is(err, unix.ENFILE),
 			errors.Is(err, unix.ENOBUFS), errors.Is(err, unix.ENOMEM):
 			l.backoff = min(max(2*l.backoff, minAcceptBackoff), maxAcceptBackoff)
+			l.pauses++
 			l.rt.trace.printf("accept: %v; retrying in %v", err, l.backoff)
 			a.pause = l.rt.Sleep(l.backoff)
 			continue

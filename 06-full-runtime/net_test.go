@@ -196,3 +196,46 @@ func TestConn(t *testing.T) {
 		assert.Equal(t, "hi\n", string(line.Value), "line from the accepted connection")
 	})
 }
+
+// FuzzReadLine feeds ReadLine arbitrary input, read in pieces of any size,
+// and checks every answer against the lines the input holds.
+func FuzzReadLine(f *testing.F) {
+	f.Add([]byte("one\ntwo\n"), uint8(2))
+	f.Add([]byte("no newline at all"), uint8(0))
+	f.Add([]byte("\n\n\nlast"), uint8(5))
+	f.Add(bytes.Repeat([]byte("x"), 100), uint8(7))
+	f.Add([]byte("exactly sixteen\nand a line that is far too long for the limit\nok\n"), uint8(3))
+	f.Fuzz(fuzzBody)
+}
+
+func fuzzBody(t *testing.T, data []byte, step uint8) {
+	{
+		const max = 16
+		if len(data) > 2048 {
+			data = data[:2048] // what the socket buffers take in one go
+		}
+		rt := newTestRuntime(t)
+		rt.scratch = make([]byte, int(step)%32+1) // reads of 1 to 32 bytes: every split happens
+		c, peer := connPair(t, rt)
+		if len(data) > 0 {
+			write(t, peer, string(data))
+		}
+		require.NoError(t, unix.Shutdown(peer, unix.SHUT_WR), "half-close")
+		for _, want := range bytes.SplitAfter(data, []byte("\n")) {
+			if len(want) == 0 {
+				break // data ended with a newline
+			}
+			r := readLine(t, rt, c, max)
+			if len(want) > max {
+				require.ErrorIs(t, r.Err, ErrLineTooLong, "a line of %d bytes", len(want))
+				return
+			}
+			wantErr := error(nil)
+			if want[len(want)-1] != '\n' {
+				wantErr = io.EOF
+			}
+			require.Equal(t, Result[[]byte]{Value: want, Err: wantErr}, r, "line")
+		}
+		require.Equal(t, Result[[]byte]{Err: io.EOF}, readLine(t, rt, c, max), "after the last line")
+	}
+}

@@ -206,5 +206,6 @@ func (s *server) closeAll() {
 	s.stats.polls, s.stats.wasted = s.rt.ex.polls, s.rt.ex.wasted
 	s.stats.wakes, s.stats.remote, s.stats.notifies = s.rt.ex.wakes.Load(), s.rt.ex.remote.Load(), s.rt.reactor.notifies.Load()
 	s.stats.timers = s.rt.timers.fires
+	s.stats.acceptPauses = s.ln.pauses
 	s.rt.Close()
 }

@@ -18,7 +18,8 @@ import (
 type stats struct {
 	accepted     int64 // connections accepted
 	closed       int64 // connections closed (by the client, an error, or shutdown)
-	acceptErrors int64 // accept4 failures other than EAGAIN (out of fds, say)
+	acceptErrors int64 // accept4 failures other than EAGAIN and the shortages below
+	acceptPauses int64 // accept4 failures for lack of descriptors or memory, each followed by a pause
 	bytes        int64 // bytes echoed by sessions that finished
 	waits        int64 // epoll_wait calls that returned
 	ready        int64 // ready descriptors they reported
@@ -45,7 +46,11 @@ type summary struct {
 }
 
 func (s summary) print(w io.Writer) {
-	fmt.Fprintf(w, "%-17s %d accepted, %d closed\n", "connections:", s.stats.accepted, s.stats.closed)
+	pauses := ""
+	if s.stats.acceptPauses > 0 {
+		pauses = fmt.Sprintf(" (accept paused %d times for lack of descriptors)", s.stats.acceptPauses)
+	}
+	fmt.Fprintf(w, "%-17s %d accepted, %d closed%s\n", "connections:", s.stats.accepted, s.stats.closed, pauses)
 	fmt.Fprintf(w, "%-17s %s echoed and checked (%s bytes)\n", "messages:", thousands(int64(s.messages)), thousands(s.stats.bytes))
 	fmt.Fprintf(w, "%-17s %.2f s\n", "wall:", s.wall.Seconds())
 	fmt.Fprintf(w, "%-17s %.1f%% of one core (%.3f s on the event-loop thread)\n", "cpu:",
