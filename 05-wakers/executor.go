@@ -212,17 +212,21 @@ func (ex *Executor) run(t *Task) {
 	t.queued.Store(false)
 	ex.polls++
 	finished, err := ex.pollIsolated(t)
+	result := "Ready"
 	switch {
 	case err != nil:
 		ex.panics++
 		t.fail(err)
 		fmt.Fprintf(ex.log, "%s: %v\n", program, err)
-		ex.trace.printf("poll task %d (%s): panicked", t.id, t.name)
-	case finished:
-		ex.trace.printf("poll task %d (%s): Ready", t.id, t.name)
-	default:
+		result = "panicked"
+	case !finished:
 		ex.wasted++
-		ex.trace.printf("poll task %d (%s): Pending", t.id, t.name)
+		result = "Pending"
+	}
+	if ex.trace.on() {
+		ex.trace.printf("poll task %d (%s): %s", t.id, t.name, result)
+	}
+	if result == "Pending" {
 		return // off the queue until its waker is called
 	}
 	t.done.Store(true)

@@ -69,8 +69,10 @@ func (ex *Executor) takeWoken() bool {
 	woken := ex.woken
 	ex.woken = ex.spare[:0]
 	ex.mu.Unlock()
-	for _, t := range woken {
-		ex.trace.printf("woken: task %d (%s)", t.id, t.name)
+	if ex.trace.on() {
+		for _, t := range woken {
+			ex.trace.printf("woken: task %d (%s)", t.id, t.name)
+		}
 	}
 	ex.queue = append(ex.queue, woken...)
 	// Swap the two slices instead of allocating: the one just emptied

@@ -3,14 +3,17 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"flag"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -30,6 +33,12 @@ const clientTimeout = 10 * time.Second
 // The clients use Go's net package: they are the outside world, not the
 // subject of the chapter. Only the server works on raw descriptors.
 func runClients(addr string, n, messages int, pause time.Duration) (int, error) {
+	return runAll(n, pause, func(id int) (int, error) { return runClient(addr, id, messages, pause) })
+}
+
+// runAll runs client(id) for n clients at once, their starts spread over
+// one pause, and adds up what they report.
+func runAll(n int, pause time.Duration, client func(id int) (int, error)) (int, error) {
 	var (
 		wg     sync.WaitGroup
 		mu     sync.Mutex
@@ -42,7 +51,7 @@ func runClients(addr string, n, messages int, pause time.Duration) (int, error) 
 			// people would be: otherwise they all speak at the same
 			// instant and every message arrives in one burst.
 			time.Sleep(pause * time.Duration(id) / time.Duration(n))
-			ok, err := runClient(addr, id, messages, pause)
+			ok, err := client(id)
 			mu.Lock()
 			defer mu.Unlock()
 			echoed += ok
@@ -103,12 +112,13 @@ const clientsEnv = "ASYNCIO_TUTORIAL_CLIENTS_OF"
 
 // runClientsInChild runs runClients in a copy of this program, and returns
 // what it reports. The child's errors go to stderr.
-func runClientsInChild(addr string, n, messages int, pause time.Duration, stderr io.Writer) (int, error) {
+func runClientsInChild(addr string, n, messages int, pause time.Duration, httpMode bool, stderr io.Writer) (int, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return 0, err
 	}
-	cmd := exec.Command(self, "-clients", strconv.Itoa(n), "-messages", strconv.Itoa(messages), "-pause", pause.String())
+	cmd := exec.Command(self, "-clients", strconv.Itoa(n), "-messages", strconv.Itoa(messages), "-pause", pause.String(),
+		"-http="+strconv.FormatBool(httpMode))
 	cmd.Env = append(os.Environ(), clientsEnv+"="+addr)
 	cmd.Stderr = stderr
 	out, err := cmd.Output()
@@ -130,14 +140,60 @@ func clientsMain(addr string, args []string, stdout, stderr io.Writer) int {
 	n := flags.Int("clients", 5, "")
 	messages := flags.Int("messages", 10, "")
 	pause := flags.Duration("pause", 250*time.Millisecond, "")
+	httpMode := flags.Bool("http", false, "")
 	if err := flags.Parse(args); err != nil {
 		return 2
 	}
-	echoed, err := runClients(addr, *n, *messages, *pause)
+	clients := runClients
+	if *httpMode {
+		clients = runHTTPClients
+	}
+	echoed, err := clients(addr, *n, *messages, *pause)
 	fmt.Fprintf(stdout, "echoed %d\n", echoed)
 	if err != nil {
 		fmt.Fprintln(stderr, program+" clients:", err)
 		return 1
 	}
 	return 0
+}
+
+// runHTTPClients is runClients for -http: each client sends messages GET
+// requests on one kept-alive connection, the last two pipelined in one
+// write, and checks every response: status 200 and "Hello, World!".
+func runHTTPClients(addr string, n, messages int, pause time.Duration) (int, error) {
+	return runAll(n, pause, func(id int) (int, error) { return runHTTPClient(addr, messages, pause) })
+}
+
+func runHTTPClient(addr string, messages int, pause time.Duration) (int, error) {
+	c, err := net.DialTimeout("tcp", addr, clientTimeout)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	r := bufio.NewReader(c)
+	const get = "GET /plaintext HTTP/1.1\r\nHost: demo\r\n\r\n"
+	for m := 0; m < messages; {
+		time.Sleep(pause)
+		batch := 1
+		if m == messages-2 {
+			batch = 2 // the last two in one write: pipelined
+		}
+		c.SetDeadline(time.Now().Add(clientTimeout))
+		if _, err := io.WriteString(c, strings.Repeat(get, batch)); err != nil {
+			return m, err
+		}
+		for range batch {
+			resp, err := http.ReadResponse(r, nil)
+			if err != nil {
+				return m, fmt.Errorf("reading response %d: %w", m, err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != 200 || string(body) != "Hello, World!" {
+				return m, fmt.Errorf("response %d: %s %q %v", m, resp.Status, body, err)
+			}
+			m++
+		}
+	}
+	return messages, nil
 }

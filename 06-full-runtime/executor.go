@@ -185,7 +185,7 @@ func (ex *Executor) runUntil(done func() bool) error {
 			// Busy for pollBudget polls in a row: look at the sockets
 			// and timers without sleeping, then go on.
 			ex.budget = pollBudget
-			if err := ex.poll(0, "poll budget spent"); err != nil {
+			if err := ex.poll(0, "poll budget spent: a look at the sockets and timers before going on"); err != nil {
 				return err
 			}
 			continue
@@ -219,7 +219,7 @@ func (ex *Executor) runUntil(done func() bool) error {
 		}
 		ex.budget = pollBudget
 		timeout := ex.timers.untilNext(time.Now())
-		if err := ex.poll(timeout, ex.why(timeout)); err != nil {
+		if err := ex.poll(timeout, ""); err != nil {
 			return err
 		}
 	}
@@ -228,9 +228,14 @@ func (ex *Executor) runUntil(done func() bool) error {
 
 // poll waits in the reactor for up to timeout (-1: until something
 // happens), then wakes the tasks whose sockets are ready and those whose
-// timers are due.
+// timers are due. why is for the trace; "" means the timers chose it.
 func (ex *Executor) poll(timeout time.Duration, why string) error {
-	ex.trace.printf("epoll_wait, timeout %s: %s", showTimeout(timeout), why)
+	if ex.trace.on() {
+		if why == "" {
+			why = ex.why(timeout)
+		}
+		ex.trace.printf("epoll_wait, timeout %s: %s", showTimeout(timeout), why)
+	}
 	ready, err := ex.reactor.Wait(timeout)
 	ex.sleeping.Store(false)
 	if err != nil {
@@ -274,17 +279,21 @@ func (ex *Executor) run(t *Task) {
 	t.queued.Store(false)
 	ex.polls++
 	finished, err := ex.pollIsolated(t)
+	result := "Ready"
 	switch {
 	case err != nil:
 		ex.panics++
 		t.fail(err)
 		fmt.Fprintf(ex.log, "%s: %v\n", program, err)
-		ex.trace.printf("poll task %d (%s): panicked", t.id, t.name)
-	case finished:
-		ex.trace.printf("poll task %d (%s): Ready", t.id, t.name)
-	default:
+		result = "panicked"
+	case !finished:
 		ex.wasted++
-		ex.trace.printf("poll task %d (%s): Pending", t.id, t.name)
+		result = "Pending"
+	}
+	if ex.trace.on() {
+		ex.trace.printf("poll task %d (%s): %s", t.id, t.name, result)
+	}
+	if result == "Pending" {
 		return // off the queue until its waker is called
 	}
 	t.done.Store(true)

@@ -28,10 +28,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet(program, flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	listen := flags.String("listen", "", "serve on `ADDR` (say 127.0.0.1:7000) until Ctrl-C or SIGTERM, instead of the demo")
-	clients := flags.Int("clients", 5, "demo: how many clients are connected to the server at the same time")
+	nClients := flags.Int("clients", 5, "demo: how many clients are connected to the server at the same time")
 	messages := flags.Int("messages", 10, "demo: how many lines each client sends")
 	pause := flags.Duration("pause", 250*time.Millisecond, "demo: how long each client stays idle before each line")
 	grace := flags.Duration("grace", 5*time.Second, "on shutdown, how long to wait for sessions to finish before closing them")
+	httpMode := flags.Bool("http", false, "serve minimal HTTP/1.1 (GET /plaintext) instead of echo; the demo's clients send GET requests")
 	idle := flags.Duration("idle", 30*time.Second, "close a client that has not sent a whole line for this long (silent, or trickling a byte at a time)")
 	child := flags.Bool("child-clients", false, "demo: run the clients in a child process (automatic when one process cannot hold both ends)")
 	trace := flags.Bool("trace", false, "print the life of the loop, one step a line, to stderr: timers fired, each epoll_wait's timeout and why, "+
@@ -48,13 +49,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// the same process one more. Go raises the soft limit to the hard one
 	// at start-up; if both ends do not fit, the clients run in a child.
 	limit := openFileLimit()
-	if *listen == "" && *clients+reservedFDs > limit {
+	if *listen == "" && *nClients+reservedFDs > limit {
 		fmt.Fprintf(stderr, "%s: -clients %d needs about %d open files in the server, but this process may open %d; "+
 			"raise the limit (ulimit -Hn, or LimitNOFILE= for a systemd service) or ask for fewer clients\n",
-			program, *clients, *clients+reservedFDs, limit)
+			program, *nClients, *nClients+reservedFDs, limit)
 		return 1
 	}
-	inChild := *child || 2**clients+reservedFDs > limit
+	inChild := *child || 2**nClients+reservedFDs > limit
 
 	var traceTo io.Writer
 	if *trace {
@@ -64,6 +65,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, program+":", err)
 		return 1
+	}
+	clients := runClients
+	if *httpMode {
+		srv.open, clients = newHTTPSession, runHTTPClients
 	}
 	start := time.Now()
 	done := startServer(srv)
@@ -84,15 +89,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		signal.Stop(stop)
 		fmt.Fprintf(stdout, "%v: shutting down, up to %v for the sessions in flight\n", sig, *grace)
 	} else if inChild {
-		echoed, clientErr = runClientsInChild(srv.addr.String(), *clients, *messages, *pause, stderr)
+		echoed, clientErr = runClientsInChild(srv.addr.String(), *nClients, *messages, *pause, *httpMode, stderr)
 	} else {
-		echoed, clientErr = runClients(srv.addr.String(), *clients, *messages, *pause)
+		echoed, clientErr = clients(srv.addr.String(), *nClients, *messages, *pause)
 	}
 	srv.shutdown() // from this goroutine: the loop hears it through the eventfd
 	res := <-done
 
-	summary{stats: srv.stats, messages: echoed, wall: time.Since(start), cpu: res.cpu,
-		res: readResources(*listen == "" && !inChild)}.print(stdout)
+	summary{stats: srv.stats, messages: echoed, http: *httpMode, wall: time.Since(start), cpu: res.cpu,
+		res: readResources(clientsWhere(*listen != "", inChild))}.print(stdout)
 	if res.err != nil {
 		fmt.Fprintln(stderr, program+": server:", res.err)
 		return 1
@@ -102,6 +107,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// clientsWhere says where the demo's clients ran, for readResources.
+func clientsWhere(listening, inChild bool) string {
+	switch {
+	case listening:
+		return ""
+	case inChild:
+		return "in a child"
+	}
+	return "in process"
 }
 
 // reservedFDs is what the process needs besides connections: standard

@@ -245,7 +245,9 @@ func (r *Reactor) Wait(timeout time.Duration) ([]*Waker, error) {
 		break
 	}
 	r.waits++
-	r.trace.printf("epoll_wait returned %d", n)
+	if r.trace.on() {
+		r.trace.printf("epoll_wait returned %d", n)
+	}
 	r.ready = r.ready[:0]
 	for _, ev := range r.events[:n] {
 		r.dispatch(ev)
@@ -276,7 +278,9 @@ func (r *Reactor) dispatch(ev unix.EpollEvent) {
 	reg := r.regs[fd]
 	if reg == nil || reg.gen != uint32(ev.Pad) {
 		r.stale++
-		r.trace.printf("  fd %d %v: stale (registration %d is gone), ignored", fd, events, uint32(ev.Pad))
+		if r.trace.on() {
+			r.trace.printf("  fd %d %v: stale (registration %d is gone), ignored", fd, events, uint32(ev.Pad))
+		}
 		return
 	}
 	// An error or a hang-up ends both directions: whoever waits on
@@ -284,12 +288,14 @@ func (r *Reactor) dispatch(ev unix.EpollEvent) {
 	const either = unix.EPOLLHUP | unix.EPOLLERR
 	var in, out string
 	if events&(Events(Readable)|either) != 0 {
-		in = "; read: " + r.fire(&reg.reader)
+		in = r.fire(&reg.reader)
 	}
 	if events&(Events(Writable)|either) != 0 {
-		out = "; write: " + r.fire(&reg.writer)
+		out = r.fire(&reg.writer)
 	}
-	r.trace.printf("  fd %d %v%s%s", fd, events, in, out)
+	if r.trace.on() {
+		r.trace.printf("  fd %d %v%s%s", fd, events, side("read", in), side("write", out))
+	}
 }
 
 // fire hands d's waker to the caller of Wait, or notes the edge if nobody
@@ -302,10 +308,18 @@ func (r *Reactor) fire(d *direction) string {
 	w := d.waker
 	r.ready = append(r.ready, w)
 	d.waker = nil
-	if r.trace.w == nil {
-		return ""
+	if !r.trace.on() {
+		return "wake"
 	}
 	return "wake " + w.String()
+}
+
+// side formats what fire said about one direction, for the trace.
+func side(name, what string) string {
+	if what == "" {
+		return ""
+	}
+	return "; " + name + ": " + what
 }
 
 // drain empties the eventfd, so that the next epoll_wait does not return

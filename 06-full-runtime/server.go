@@ -20,11 +20,13 @@ type server struct {
 	addr     netip.AddrPort // where it listens, with the port the kernel chose
 	grace    time.Duration  // how long shutdown waits for sessions to finish
 	idle     time.Duration  // how long a session waits for a whole line before it gives up
-	live     map[*echoSession]struct{}
-	draining bool   // shutdown has begun: sessions finish at their next idle moment
-	drainer  *Waker // the serve task, while it waits for the last session
+	live     map[session]struct{}
+	open     func(*Conn, *server) session // makes the application's session for a connection
+	draining bool                         // shutdown has begun: sessions finish at their next idle moment
+	drainer  *Waker                       // the serve task, while it waits for the last session
 	stats    stats
 	trace    tracer
+	date     httpDate // the HTTP application's Date header, formatted once a second
 
 	mu        sync.Mutex // guards the two fields below, shared with shutdown
 	stopping  bool       // shutdown was called
@@ -43,7 +45,7 @@ func newServer(addr string, grace, idle time.Duration, trace, log io.Writer) (*s
 	}
 	return &server{
 		rt: rt, ln: ln, addr: ln.Addr(), grace: grace, idle: idle,
-		live: make(map[*echoSession]struct{}), trace: tracer{trace},
+		live: make(map[session]struct{}), open: newEchoSession, trace: tracer{trace},
 	}, nil
 }
 
@@ -69,6 +71,15 @@ func (s *server) stopRequested(w *Waker) bool {
 	defer s.mu.Unlock()
 	s.stopWaker = w
 	return s.stopping
+}
+
+// session is what the server runs for each connection: the echo
+// application (session.go) or the HTTP one (http.go).
+type session interface {
+	Future[echoed]
+	Dropper
+	kind() string  // "echo" or "http", for task names
+	waker() *Waker // the session's task, for shutdown to wake; nil before its first poll
 }
 
 // serve runs the server's task, and with it every session, until shutdown
@@ -131,9 +142,9 @@ func (t *serveTask) Poll(cx *Context) Poll[struct{}] {
 			}
 			s.stats.accepted++
 			s.trace.printf("accept: fd %d", r.Value.fd)
-			session := newEchoSession(r.Value, s)
+			session := s.open(r.Value, s)
 			s.live[session] = struct{}{}
-			Spawn(s.rt, fmt.Sprintf("echo fd %d", r.Value.fd), Map(session, func(e echoed) echoed {
+			Spawn(s.rt, fmt.Sprintf("%s fd %d", session.kind(), r.Value.fd), Map(Future[echoed](session), func(e echoed) echoed {
 				return s.record(session, e)
 			}))
 		case serveDraining:
@@ -166,7 +177,7 @@ func (t *serveTask) startDraining() {
 	s.ln.Close()
 	s.draining = true
 	for session := range s.live {
-		session.waker.Wake()
+		session.waker().Wake()
 	}
 	t.grace, t.state = s.rt.Sleep(s.grace), serveDraining
 }
@@ -178,7 +189,7 @@ func (t *serveTask) Drop() {
 }
 
 // record counts a finished session; it runs inside the session's task.
-func (s *server) record(session *echoSession, e echoed) echoed {
+func (s *server) record(session session, e echoed) echoed {
 	s.trace.printf("session: %v; closed", e)
 	delete(s.live, session)
 	s.stats.bytes += e.bytes

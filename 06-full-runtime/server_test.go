@@ -48,7 +48,7 @@ func whenWriting(ch chan struct{}) func(*server) {
 	return func(s *server) {
 		s.rt.ex.beforeSleep = func() {
 			for session := range s.live {
-				if session.state == sessionWriting {
+				if session.(*echoSession).state == sessionWriting {
 					close(ch)
 					s.rt.ex.beforeSleep = nil
 					return

@@ -53,7 +53,7 @@ type echoSession struct {
 	err   error                          // why the session ends, once decided
 	total int64                          // bytes echoed so far
 	srv   *server
-	waker *Waker // this session's task, for shutdown to wake it
+	task  *Waker // this session's task, for shutdown to wake it
 }
 
 type sessionState int
@@ -77,12 +77,15 @@ type echoed struct {
 	err   error
 }
 
-func newEchoSession(c *Conn, srv *server) *echoSession {
+func newEchoSession(c *Conn, srv *server) session {
 	return &echoSession{c: c, srv: srv}
 }
 
+func (s *echoSession) kind() string  { return "echo" }
+func (s *echoSession) waker() *Waker { return s.task }
+
 func (s *echoSession) Poll(cx *Context) Poll[echoed] {
-	s.waker = cx.Waker
+	s.task = cx.Waker
 	for {
 		switch s.state {
 		case sessionReading:

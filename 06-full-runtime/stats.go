@@ -31,6 +31,9 @@ type stats struct {
 	timers       int64 // timers that fired
 	tooLong      int64 // lines refused for being longer than maxLine
 	timedOut     int64 // sessions closed for not sending a whole line within the idle limit
+	requests     int64 // HTTP requests answered
+	batches      int64 // HTTP writes, each carrying the answers to every complete request read
+	badRequests  int64 // ... of which could not be parsed (400, 431, 501, 505)
 	drained      int64 // sessions that finished on their own during shutdown
 	dropped      int64 // sessions still open when the grace period ended
 }
@@ -40,6 +43,7 @@ type stats struct {
 type summary struct {
 	stats    stats
 	messages int           // messages the clients sent and got back intact
+	http     bool          // the HTTP application ran: messages are requests
 	wall     time.Duration // from just before the server starts to just after it has stopped
 	cpu      time.Duration // CPU time (user+system) of the event-loop thread
 	res      resources     // the process's memory and threads, at the end
@@ -51,7 +55,12 @@ func (s summary) print(w io.Writer) {
 		pauses = fmt.Sprintf(" (accept paused %d times for lack of descriptors)", s.stats.acceptPauses)
 	}
 	fmt.Fprintf(w, "%-17s %d accepted, %d closed%s\n", "connections:", s.stats.accepted, s.stats.closed, pauses)
-	fmt.Fprintf(w, "%-17s %s echoed and checked (%s bytes)\n", "messages:", thousands(int64(s.messages)), thousands(s.stats.bytes))
+	if s.http {
+		fmt.Fprintf(w, "%-17s %s answered and checked (%s requests answered, %d malformed; %s bytes written)\n", "messages:",
+			thousands(int64(s.messages)), thousands(s.stats.requests), s.stats.badRequests, thousands(s.stats.bytes))
+	} else {
+		fmt.Fprintf(w, "%-17s %s echoed and checked (%s bytes)\n", "messages:", thousands(int64(s.messages)), thousands(s.stats.bytes))
+	}
 	fmt.Fprintf(w, "%-17s %.2f s\n", "wall:", s.wall.Seconds())
 	fmt.Fprintf(w, "%-17s %.1f%% of one core (%.3f s on the event-loop thread)\n", "cpu:",
 		100*s.cpu.Seconds()/s.wall.Seconds(), s.cpu.Seconds())
@@ -85,14 +94,19 @@ type resources struct {
 
 // readResources reads the peak RSS (VmHWM) and the thread count from
 // /proc/self/status. Not getrusage's ru_maxrss: that one survives exec,
-// so under go run it reports the go command's memory, not ours.
-func readResources(clientsInProcess bool) resources {
+// so under go run it reports the go command's memory, not ours. who says
+// what else ran in this process: "" (the server alone), "in process" or
+// "in a child" for the demo's clients.
+func readResources(clients string) resources {
 	var r resources
-	r.rssOf = "the server alone: its clients ran in a child process"
+	r.rssOf = "the server alone"
 	r.threadsOf = "the others are the Go runtime's: garbage collection, sysmon, signals"
-	if clientsInProcess {
+	switch clients {
+	case "in process":
 		r.rssOf = "server and clients: one process"
 		r.threadsOf += ", and the clients' goroutines"
+	case "in a child":
+		r.rssOf = "the server alone: its clients ran in a child process"
 	}
 	status, err := os.ReadFile("/proc/self/status")
 	if err != nil {

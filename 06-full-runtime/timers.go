@@ -52,9 +52,28 @@ func (ts *Timers) add(deadline time.Time, w *Waker) *timer {
 
 // remove cancels t if it has not fired. Removing it twice is harmless.
 func (ts *Timers) remove(t *timer) {
-	if t.index >= 0 {
+	if ts.holds(t) {
 		heap.Remove(&ts.heap, t.index)
 	}
+}
+
+// schedule arms t to wake w at deadline, or moves it there if it is armed
+// already. It is add for a future that keeps its timer in a field and
+// re-arms it again and again: no allocation.
+func (ts *Timers) schedule(t *timer, deadline time.Time, w *Waker) {
+	t.deadline, t.waker, t.fired = deadline, w, false
+	if ts.holds(t) {
+		heap.Fix(&ts.heap, t.index)
+		return
+	}
+	heap.Push(&ts.heap, t)
+	ts.added++
+}
+
+// holds reports whether t is in the heap (a zero timer has index 0, so
+// the index alone cannot tell).
+func (ts *Timers) holds(t *timer) bool {
+	return t.index >= 0 && t.index < len(ts.heap) && ts.heap[t.index] == t
 }
 
 // len is how many timers are pending.
@@ -81,7 +100,9 @@ func (ts *Timers) fire(now time.Time) int {
 		t.fired = true
 		ts.fires++
 		n++
-		ts.trace.printf("timer fired (%s late): wake %v", now.Sub(t.deadline).Round(time.Microsecond), t.waker)
+		if ts.trace.on() {
+			ts.trace.printf("timer fired (%s late): wake %v", now.Sub(t.deadline).Round(time.Microsecond), t.waker)
+		}
 		t.waker.Wake()
 	}
 	return n

@@ -11,8 +11,12 @@ import (
 )
 
 // tracer prints the life of the event loop, one step a line, when -trace
-// is given. Its zero value prints nothing and costs one nil check.
+// is given. Its zero value prints nothing. On the hot paths (every poll,
+// every event) callers ask on() first: merely passing arguments to printf
+// boxes them, and that allocates even when nothing is printed.
 type tracer struct{ w io.Writer }
+
+func (t tracer) on() bool { return t.w != nil }
 
 func (t tracer) printf(format string, args ...any) {
 	if t.w != nil {

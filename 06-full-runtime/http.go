@@ -1,0 +1,387 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"strconv"
+	"time"
+)
+
+// A second application on the same runtime: just enough HTTP/1.1 for
+// curl, a browser, wrk and h2load. It answers GET (and HEAD) on
+// /plaintext and / with "Hello, World!", keeps connections alive, and
+// answers pipelined requests in order, batched into one write. Anything
+// else gets a short error: 404 for another path, 405 for another method,
+// 400 for a request it cannot parse and 431 for a head over maxHead; the
+// last two close the connection, since the rest of the stream cannot be
+// trusted.
+//
+// The session is a hand-written state machine over the connection's raw
+// read and write, with its futures kept inline as fields: nothing is
+// allocated per request once the connection's buffers have grown.
+
+// maxHead is the longest request head (request line and headers) we read.
+const maxHead = 8 << 10
+
+// httpTimeFormat is HTTP's date format (RFC 9110, IMF-fixdate).
+const httpTimeFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
+
+// httpDate is the Date header's value, formatted at most once a second
+// and shared by every response in that second.
+type httpDate struct {
+	sec int64
+	buf []byte
+}
+
+func (d *httpDate) get(now time.Time) []byte {
+	if s := now.Unix(); s != d.sec || d.buf == nil {
+		d.sec = s
+		d.buf = now.UTC().AppendFormat(d.buf[:0], httpTimeFormat)
+	}
+	return d.buf
+}
+
+var helloBody = []byte("Hello, World!")
+
+type httpState int
+
+const (
+	httpReading httpState = iota // waiting for the rest of a request head
+	httpWriting                  // the responses to all complete requests are being written
+	httpDone
+)
+
+// httpSession serves one HTTP connection:
+//
+//	async fn http(conn: Conn) -> io::Result<u64> {
+//	    loop {
+//	        let n = timeout(IDLE, conn.read(&mut buf)).await?;     // httpReading
+//	        while let Some(req) = parse(&mut buf)? {               // every complete request
+//	            respond(&req, &mut out);
+//	        }
+//	        conn.write_all(&out).await?;                          // httpWriting
+//	        if closing { return Ok(total) }
+//	    }
+//	}
+type httpSession struct {
+	state   httpState
+	c       *Conn
+	srv     *server
+	in      []byte // bytes of requests not answered yet
+	out     []byte // responses not written yet
+	closing bool   // the last response says Connection: close
+	total   int64  // bytes written
+	task    *Waker
+	idle    timer       // fires when the connection has been idle for srv.idle
+	active  time.Time   // when the last bytes arrived
+	write   writeFuture // inline, reused for every batch
+}
+
+func newHTTPSession(c *Conn, srv *server) session {
+	return &httpSession{c: c, srv: srv, active: time.Now(), idle: timer{index: -1}}
+}
+
+func (h *httpSession) kind() string  { return "http" }
+func (h *httpSession) waker() *Waker { return h.task }
+
+func (h *httpSession) Poll(cx *Context) Poll[echoed] {
+	h.task = cx.Waker
+	for {
+		switch h.state {
+		case httpReading:
+			n, err := h.fill()
+			switch {
+			case err == io.EOF && len(h.in) == 0:
+				return h.finish(nil) // the client closed between requests
+			case err == io.EOF:
+				return h.finish(errors.New("connection closed in the middle of a request"))
+			case err != nil:
+				return h.finish(err)
+			case n == 0: // EAGAIN
+				if h.srv.draining && len(h.in) == 0 {
+					return h.finish(nil) // shutting down, and no request has begun
+				}
+				if h.idle.fired && h.expired(time.Now()) {
+					return h.finish(nil) // idle too long: close without a word, as HTTP servers do
+				}
+				h.armIdle()
+				if err := h.c.rt.reactor.WakeOn(h.c.fd, Readable, cx.Waker); err != nil {
+					return h.finish(err)
+				}
+				return Pending[echoed]()
+			}
+			h.active = time.Now()
+			h.respond(h.active)
+			if len(h.out) > 0 {
+				h.srv.stats.batches++
+				h.write = writeFuture{c: h.c, p: h.out}
+				h.state = httpWriting
+			}
+		case httpWriting:
+			w, ok := h.write.Poll(cx).Value()
+			if !ok {
+				return Pending[echoed]()
+			}
+			h.total += int64(w.Value)
+			h.out = h.out[:0]
+			if w.Err != nil {
+				return h.finish(w.Err)
+			}
+			if h.closing {
+				return h.finish(nil)
+			}
+			h.state = httpReading
+		default:
+			panic("httpSession: polled after it returned Ready")
+		}
+	}
+}
+
+// fill reads what the socket has into h.in. It returns 0 and a nil error
+// for EAGAIN.
+func (h *httpSession) fill() (int, error) {
+	data, err := h.c.read()
+	if err != nil || data == nil {
+		return 0, err
+	}
+	h.in = append(h.in, data...)
+	return len(data), nil
+}
+
+// respond answers every complete request in h.in, appending the answers
+// to h.out in order, and keeps the incomplete rest. A request that is
+// malformed or too large is answered with an error and ends the
+// connection: nothing after it is read.
+func (h *httpSession) respond(now time.Time) {
+	for !h.closing {
+		end := bytes.Index(h.in, crlfcrlf)
+		if end < 0 {
+			if len(h.in) > maxHead {
+				h.fail(431, "Request Header Fields Too Large", now)
+			}
+			return
+		}
+		if end+4 > maxHead {
+			h.fail(431, "Request Header Fields Too Large", now)
+			return
+		}
+		req, status := parseHead(h.in[:end+2])
+		if status != 0 {
+			h.fail(status, statusText(status), now)
+			return
+		}
+		consumed := end + 4 + req.bodyLen
+		if consumed > len(h.in) {
+			return // the body has not all arrived; our answers never need it, but it must be skipped
+		}
+		h.answer(req, now)
+		h.in = h.in[:copy(h.in, h.in[consumed:])]
+	}
+}
+
+var (
+	crlf     = []byte("\r\n")
+	crlfcrlf = []byte("\r\n\r\n")
+)
+
+// httpRequest is what we need of a request head. Its slices point into
+// the session's input buffer: valid until the request has been answered.
+type httpRequest struct {
+	method    []byte
+	target    []byte
+	keepAlive bool
+	bodyLen   int
+}
+
+// parseHead parses a request head (the request line and the header
+// lines, each ending in CRLF). It returns a status other than 0 if the
+// request cannot be served at all: 400 if it is malformed, 501 for a
+// transfer coding we do not implement, 505 for another HTTP version.
+func parseHead(head []byte) (httpRequest, int) {
+	var req httpRequest
+	eol := bytes.Index(head, crlf)
+	line := head[:eol]
+	sp1 := bytes.IndexByte(line, ' ')
+	if sp1 <= 0 {
+		return req, 400
+	}
+	req.method, line = line[:sp1], line[sp1+1:]
+	sp2 := bytes.IndexByte(line, ' ')
+	if sp2 <= 0 {
+		return req, 400
+	}
+	req.target, line = line[:sp2], line[sp2+1:]
+	switch string(line) { // a conversion in a switch does not allocate
+	case "HTTP/1.1":
+		req.keepAlive = true
+	case "HTTP/1.0":
+		req.keepAlive = false
+	default:
+		if bytes.HasPrefix(line, []byte("HTTP/")) {
+			return req, 505
+		}
+		return req, 400
+	}
+	if !validToken(req.method) || req.target[0] != '/' && req.target[0] != '*' {
+		return req, 400
+	}
+	seenLength := false
+	for rest := head[eol+2:]; len(rest) > 0; {
+		eol := bytes.Index(rest, crlf)
+		line := rest[:eol]
+		rest = rest[eol+2:]
+		colon := bytes.IndexByte(line, ':')
+		if colon <= 0 || !validToken(line[:colon]) {
+			return req, 400 // no name, or a space before the colon (RFC 9112 forbids it)
+		}
+		name, value := line[:colon], bytes.Trim(line[colon+1:], " \t")
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			n, ok := parseLength(value)
+			if !ok || seenLength && n != req.bodyLen {
+				return req, 400
+			}
+			req.bodyLen, seenLength = n, true
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			return req, 501
+		case bytes.EqualFold(name, []byte("Connection")):
+			if bytes.EqualFold(value, []byte("close")) {
+				req.keepAlive = false
+			} else if bytes.EqualFold(value, []byte("keep-alive")) {
+				req.keepAlive = true
+			}
+		}
+	}
+	return req, 0
+}
+
+// validToken reports whether b is a non-empty HTTP token (a method or a
+// header name): letters, digits and a few marks, no spaces or controls.
+func validToken(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte(`"(),/:;<=>?@[\]{}`), c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// parseLength parses a Content-Length: decimal digits only, and not so
+// many that the number could overflow.
+func parseLength(b []byte) (int, bool) {
+	if len(b) == 0 || len(b) > 12 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+// answer appends the response to one request to h.out.
+func (h *httpSession) answer(req httpRequest, now time.Time) {
+	h.srv.stats.requests++
+	head := bytes.Equal(req.method, []byte("HEAD"))
+	switch {
+	case !head && !bytes.Equal(req.method, []byte("GET")):
+		h.status(405, "Method Not Allowed", "Allow: GET, HEAD\r\n", []byte("Method Not Allowed\n"), req.keepAlive, false, now)
+	case string(req.target) == "/plaintext" || string(req.target) == "/":
+		h.status(200, "OK", "", helloBody, req.keepAlive, head, now)
+	default:
+		h.status(404, "Not Found", "", []byte("Not Found\n"), req.keepAlive, head, now)
+	}
+}
+
+// fail answers a request we cannot serve, and closes the connection
+// after the answer: we cannot tell where the next request would start.
+func (h *httpSession) fail(code int, reason string, now time.Time) {
+	h.srv.stats.badRequests++
+	h.status(code, reason, "", append([]byte(reason), '\n'), false, false, now)
+	h.in = h.in[:0]
+}
+
+// status appends one response. extra holds more header lines, each
+// ending in CRLF. With keepAlive false the connection closes after it.
+func (h *httpSession) status(code int, reason, extra string, body []byte, keepAlive, headOnly bool, now time.Time) {
+	o := h.out
+	o = append(o, "HTTP/1.1 "...)
+	o = strconv.AppendInt(o, int64(code), 10)
+	o = append(o, ' ')
+	o = append(o, reason...)
+	o = append(o, "\r\nServer: asyncio-go\r\nDate: "...)
+	o = append(o, h.srv.date.get(now)...)
+	o = append(o, "\r\nContent-Type: text/plain\r\nContent-Length: "...)
+	o = strconv.AppendInt(o, int64(len(body)), 10)
+	o = append(o, "\r\n"...)
+	o = append(o, extra...)
+	if !keepAlive {
+		o = append(o, "Connection: close\r\n"...)
+		h.closing = true
+	}
+	o = append(o, "\r\n"...)
+	if !headOnly {
+		o = append(o, body...)
+	}
+	h.out = o
+}
+
+// statusText is the reason phrase of the errors parseHead returns.
+func statusText(code int) string {
+	switch code {
+	case 400:
+		return "Bad Request"
+	case 501:
+		return "Not Implemented"
+	case 505:
+		return "HTTP Version Not Supported"
+	}
+	return "Error"
+}
+
+// expired reports whether the connection has been idle for the server's
+// idle limit.
+func (h *httpSession) expired(now time.Time) bool {
+	return now.Sub(h.active) >= h.srv.idle
+}
+
+// armIdle makes sure the idle timer is set, for srv.idle after the last
+// request. It is armed once per idle stretch, not per request: when it
+// fires early (requests came meanwhile), Poll re-arms it for the rest.
+func (h *httpSession) armIdle() {
+	if !h.srv.rt.timers.holds(&h.idle) {
+		h.srv.rt.timers.schedule(&h.idle, h.active.Add(h.srv.idle), h.task)
+	}
+}
+
+// finish ends the session, closes the connection and returns the total.
+func (h *httpSession) finish(err error) Poll[echoed] {
+	h.close()
+	return Ready(echoed{bytes: h.total, err: err})
+}
+
+// Drop closes the connection of a session abandoned before it finished.
+func (h *httpSession) Drop() {
+	if h.state != httpDone {
+		h.srv.stats.dropped++
+		h.close()
+	}
+}
+
+func (h *httpSession) close() {
+	h.state = httpDone
+	h.srv.rt.timers.remove(&h.idle)
+	if !h.write.done && h.write.c != nil {
+		h.write.Drop()
+	}
+	h.c.Close()
+}

@@ -1,0 +1,222 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// startHTTPServer starts the server with the HTTP application.
+func startHTTPServer(t *testing.T, setup ...func(*server)) *testServer {
+	t.Helper()
+	return startTestServerTrace(t, nil, append([]func(*server){func(s *server) { s.open = newHTTPSession }}, setup...)...)
+}
+
+const get = "GET /plaintext HTTP/1.1\r\nHost: test\r\n\r\n"
+
+// readResponses reads n responses from r and returns their status codes
+// and bodies.
+func readResponses(t *testing.T, r *bufio.Reader, n int) ([]int, []string) {
+	t.Helper()
+	var codes []int
+	var bodies []string
+	for i := range n {
+		resp, err := http.ReadResponse(r, nil)
+		require.NoError(t, err, "response %d", i)
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err, "body %d", i)
+		resp.Body.Close()
+		codes = append(codes, resp.StatusCode)
+		bodies = append(bodies, string(body))
+	}
+	return codes, bodies
+}
+
+func TestHTTP(t *testing.T) {
+	t.Run("GET /plaintext: Hello, World! with Server, Date, Content-Type and Content-Length", func(t *testing.T) {
+		ts := startHTTPServer(t)
+		resp, err := http.Get("http://" + ts.addr.String() + "/plaintext")
+		require.NoError(t, err, "GET")
+		body, err := io.ReadAll(resp.Body)
+		require.NoError(t, err, "body")
+		resp.Body.Close()
+		assert.Equal(t, 200, resp.StatusCode, "status")
+		assert.Equal(t, "Hello, World!", string(body), "body")
+		assert.Equal(t, "asyncio-go", resp.Header.Get("Server"), "Server")
+		assert.Equal(t, "text/plain", resp.Header.Get("Content-Type"), "Content-Type")
+		assert.Equal(t, "13", resp.Header.Get("Content-Length"), "Content-Length")
+		date, err := http.ParseTime(resp.Header.Get("Date"))
+		require.NoError(t, err, "Date parses")
+		assert.WithinDuration(t, time.Now(), date, 2*time.Second, "Date is now")
+	})
+
+	t.Run("16 pipelined requests in one write get 16 answers, in order, in one write", func(t *testing.T) {
+		ts := startHTTPServer(t)
+		c := dial(t, ts)
+		var reqs strings.Builder
+		for i := range 16 {
+			path := "/plaintext"
+			if i%5 == 4 {
+				path = "/missing"
+			}
+			reqs.WriteString("GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n")
+		}
+		_, err := io.WriteString(c, reqs.String())
+		require.NoError(t, err, "write")
+		codes, _ := readResponses(t, bufio.NewReader(c), 16)
+		assert.Equal(t, []int{200, 200, 200, 200, 404, 200, 200, 200, 200, 404, 200, 200, 200, 200, 404, 200}, codes, "statuses in order")
+		c.Close()
+		ts.stop()
+		assert.Equal(t, int64(16), ts.stats.requests, "requests answered")
+		assert.Equal(t, int64(1), ts.stats.batches, "writes for the 16 answers")
+	})
+
+	t.Run("a request that arrives one byte at a time is answered once", func(t *testing.T) {
+		ts := startHTTPServer(t)
+		c := dial(t, ts)
+		for i := range len(get) {
+			_, err := io.WriteString(c, get[i:i+1])
+			require.NoError(t, err, "write byte %d", i)
+		}
+		codes, bodies := readResponses(t, bufio.NewReader(c), 1)
+		assert.Equal(t, []int{200}, codes, "status")
+		assert.Equal(t, []string{"Hello, World!"}, bodies, "body")
+	})
+
+	for _, tc := range []struct {
+		name, request string
+		code          int
+		closes        bool
+	}{
+		{"an unknown path is 404, and the connection stays open", "GET /nope HTTP/1.1\r\n\r\n", 404, false},
+		{"another method is 405", "POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", 405, false},
+		{"a malformed request line is 400, then close", "GARBAGE\r\n\r\n", 400, true},
+		{"a header without a colon is 400, then close", "GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400, true},
+		{"a space before the colon is 400, then close", "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400, true},
+		{"a bad Content-Length is 400, then close", "GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400, true},
+		{"chunked bodies are 501, then close", "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 501, true},
+		{"HTTP/2.0 on this port is 505, then close", "GET / HTTP/2.0\r\n\r\n", 505, true},
+		{"Connection: close is honoured", "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", 200, true},
+		{"HTTP/1.0 closes by default", "GET / HTTP/1.0\r\n\r\n", 200, true},
+		{"a head over the limit is 431, then close", "GET / HTTP/1.1\r\nX: " + strings.Repeat("a", maxHead) + "\r\n\r\n", 431, true},
+		{"a head over the limit without an end is 431 too", "GET / HTTP/1.1\r\nX: " + strings.Repeat("a", 2*maxHead), 431, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := startHTTPServer(t)
+			c := dial(t, ts)
+			go io.WriteString(c, tc.request) // may fail once the server closes: the answer says why
+			r := bufio.NewReader(c)
+			codes, _ := readResponses(t, r, 1)
+			assert.Equal(t, []int{tc.code}, codes, "status")
+			if tc.closes {
+				_, err := r.ReadByte()
+				if err != io.EOF { // unread request bytes make the close a reset
+					assert.ErrorContains(t, err, "reset", "after the answer")
+				}
+				return
+			}
+			_, err := io.WriteString(c, get)
+			require.NoError(t, err, "a second request on the same connection")
+			codes, _ = readResponses(t, r, 1)
+			assert.Equal(t, []int{200}, codes, "second status")
+		})
+	}
+
+	t.Run("HEAD gets the headers without the body", func(t *testing.T) {
+		ts := startHTTPServer(t)
+		c := dial(t, ts)
+		_, err := io.WriteString(c, "HEAD /plaintext HTTP/1.1\r\n\r\n"+get)
+		require.NoError(t, err, "write")
+		r := bufio.NewReader(c)
+		resp, err := http.ReadResponse(r, &http.Request{Method: "HEAD"})
+		require.NoError(t, err, "HEAD response")
+		assert.Equal(t, "13", resp.Header.Get("Content-Length"), "Content-Length of the body not sent")
+		codes, bodies := readResponses(t, r, 1)
+		assert.Equal(t, []int{200}, codes, "the GET after it")
+		assert.Equal(t, []string{"Hello, World!"}, bodies, "its body: nothing of HEAD's was sent")
+	})
+
+	t.Run("a keep-alive connection idle past the limit is closed", func(t *testing.T) {
+		ts := startHTTPServer(t, func(s *server) { s.idle = 50 * time.Millisecond })
+		c := dial(t, ts)
+		_, err := io.WriteString(c, get)
+		require.NoError(t, err, "write")
+		r := bufio.NewReader(c)
+		readResponses(t, r, 1)
+		_, err = r.ReadByte()
+		assert.ErrorIs(t, err, io.EOF, "the server closed the idle connection")
+	})
+
+	t.Run("a net/http client can use it", func(t *testing.T) {
+		ts := startHTTPServer(t)
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+		defer client.CloseIdleConnections()
+		for range 20 {
+			resp, err := client.Get("http://" + ts.addr.String() + "/")
+			require.NoError(t, err, "GET")
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			assert.Equal(t, "Hello, World!", string(body), "body")
+		}
+	})
+}
+
+// newBareHTTPSession is a session with no connection, for driving respond
+// directly: parsing and answering without sockets.
+func newBareHTTPSession() *httpSession {
+	return &httpSession{srv: &server{}, idle: timer{index: -1}}
+}
+
+func TestHTTPRespondAllocatesNothing(t *testing.T) {
+	h := newBareHTTPSession()
+	batch := []byte(strings.Repeat(get, 16))
+	now := time.Now()
+	h.in = append(h.in, batch...)
+	h.respond(now) // grow the buffers once
+	allocs := testing.AllocsPerRun(100, func() {
+		h.in = append(h.in[:0], batch...)
+		h.out = h.out[:0]
+		h.respond(now)
+	})
+	assert.Zero(t, allocs, "allocations per batch of 16 requests, once the buffers have grown")
+	assert.Equal(t, int64(16*101+16), h.srv.stats.requests, "requests answered")
+}
+
+// FuzzHTTP feeds arbitrary bytes to the request parser and checks that it
+// never panics, answers only complete requests, and closes after an error.
+func FuzzHTTP(f *testing.F) {
+	f.Add([]byte(get + get))
+	f.Add([]byte("GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /x HTTP/1.0\r\n\r\n"))
+	f.Add([]byte("GARBAGE\r\n\r\n"))
+	f.Add([]byte("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"))
+	f.Add([]byte("\r\n\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h := newBareHTTPSession()
+		h.in = append(h.in, data...)
+		h.respond(time.Now())
+		answers := bytes.Count(h.out, []byte("HTTP/1.1 "))
+		assert.LessOrEqual(t, int64(answers), h.srv.stats.requests+h.srv.stats.badRequests, "answers without a request")
+		if h.srv.stats.badRequests > 0 {
+			assert.True(t, h.closing, "an error closes the connection")
+			assert.Empty(t, h.in, "nothing after an error is kept")
+		}
+		assert.LessOrEqual(t, len(h.in), max(len(data), 0), "input kept")
+		// What respond produced must parse as HTTP responses.
+		r := bufio.NewReader(bytes.NewReader(h.out))
+		for range answers {
+			resp, err := http.ReadResponse(r, nil)
+			require.NoError(t, err, "our own answer parses")
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
+}
