@@ -5,9 +5,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +25,36 @@ func startHTTPServer(t *testing.T, setup ...func(*server)) *testServer {
 }
 
 const get = "GET /plaintext HTTP/1.1\r\nHost: test\r\n\r\n"
+
+// httpClient returns a net/http client whose connections are all closed
+// when the test ends, before the server checks for leaked descriptors:
+// the transport would otherwise close them on a goroutine of its own,
+// some time later.
+func httpClient(t *testing.T) *http.Client {
+	t.Helper()
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	return &http.Client{Timeout: 20 * time.Second, Transport: &http.Transport{
+		MaxIdleConnsPerHost: 4,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if err == nil {
+				mu.Lock()
+				conns = append(conns, c)
+				mu.Unlock()
+			}
+			return c, err
+		},
+	}}
+}
 
 // readResponses reads n responses from r and returns their status codes
 // and bodies.
@@ -44,7 +77,7 @@ func readResponses(t *testing.T, r *bufio.Reader, n int) ([]int, []string) {
 func TestHTTP(t *testing.T) {
 	t.Run("GET /plaintext: Hello, World! with Server, Date, Content-Type and Content-Length", func(t *testing.T) {
 		ts := startHTTPServer(t)
-		resp, err := http.Get("http://" + ts.addr.String() + "/plaintext")
+		resp, err := httpClient(t).Get("http://" + ts.addr.String() + "/plaintext")
 		require.NoError(t, err, "GET")
 		body, err := io.ReadAll(resp.Body)
 		require.NoError(t, err, "body")
@@ -158,8 +191,7 @@ func TestHTTP(t *testing.T) {
 
 	t.Run("a net/http client can use it", func(t *testing.T) {
 		ts := startHTTPServer(t)
-		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
-		defer client.CloseIdleConnections()
+		client := httpClient(t)
 		for range 20 {
 			resp, err := client.Get("http://" + ts.addr.String() + "/")
 			require.NoError(t, err, "GET")
