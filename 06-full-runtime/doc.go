@@ -1,17 +1,22 @@
-// Wakers serves echo clients with one task per connection, as chapter 04
-// did, but now every task has a Waker. A task that must wait hands its
-// waker to whatever it waits for: the reactor, for a socket, which keeps
-// it per descriptor and direction and calls it when epoll_wait reports
-// that socket ready. So an event polls exactly the task it is for, and the
-// polls: line per message stays flat however many clients there are:
+// Full-runtime is the end of the road: chapters 02 to 05 put together as
+// a small runtime on one thread, and two applications written on it.
 //
-//	go run ./06-full-runtime
-//	go run ./06-full-runtime -clients 1000
+// The Runtime is the reactor (epoll, edge-triggered, a waker per
+// descriptor and direction), the executor (a run queue fed by wakers, an
+// eventfd for wakes from other goroutines) and timers (a heap whose
+// earliest deadline is epoll_wait's timeout). On it: Sleep and Timeout,
+// and async TCP: Listen, Accept, and a Conn with Read, a bounded
+// ReadLine, Write, WriteAll and Close, all futures. The echo server is
+// written against that API only; so is a minimal HTTP/1.1 server.
+//
+//	go run ./06-full-runtime                   the echo demo, every byte checked
+//	go run ./06-full-runtime -clients 10000    ten thousand connections on one thread
+//	go run ./06-full-runtime -http             the HTTP demo: GET /plaintext, kept alive, pipelined
+//	go run ./06-full-runtime -listen 127.0.0.1:7000   serve until Ctrl-C or SIGTERM; try nc
 //	go run ./06-full-runtime -trace -clients 1 -messages 2 -pause 50ms
 //
-// A waker may be called from any goroutine. When the loop is asleep in
-// epoll_wait, such a wake writes to an eventfd in the epoll set to wake
-// it; the demo's shutdown takes that path, and -trace shows it.
+// SIGINT or SIGTERM stops accepting, lets the sessions in flight finish
+// (up to -grace), and exits 0.
 //
 // The prose that walks through this program is chapters/06-full-runtime.md.
 package main

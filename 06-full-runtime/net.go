@@ -143,20 +143,34 @@ func (a *acceptFuture) Drop() {
 // bytes read but not yet returned as a line; nothing else, so an idle
 // connection costs a few dozen bytes beyond the kernel's own.
 type Conn struct {
-	rt     *Runtime
-	fd     int
-	in     []byte // read from the socket, not yet returned by ReadLine
-	eof    bool   // the peer shut its write side
-	closed bool
+	rt      *Runtime
+	fd      int
+	in      []byte // read from the socket, not yet returned by ReadLine
+	eof     bool   // the peer shut its write side
+	drained bool   // the last read took less than it could: the socket's queue was empty
+	closed  bool
 }
 
 // read makes one read into the runtime's scratch buffer. It returns the
 // bytes (valid until the next read on this runtime), or nil and a nil
 // error for EAGAIN; at end of input it returns io.EOF.
+//
+// It saves a system call where it can. Edge-triggered epoll asks us to
+// read until EAGAIN before we wait; but a read that returned less than it
+// could take has already emptied the socket's queue, and any byte that
+// arrives after it raises a new edge, which will wake us. So the read
+// after a short one answers EAGAIN without asking the kernel. Not if the
+// peer has hung up: its FIN may have come before that short read, with no
+// edge left to announce it, so then we ask.
 func (c *Conn) read() ([]byte, error) {
 	if c.closed {
 		return nil, errClosed
 	}
+	if c.drained && !c.rt.reactor.HungUp(c.fd) {
+		c.drained = false
+		return nil, nil
+	}
+	c.drained = false
 	for {
 		n, err := unix.Read(c.fd, c.rt.scratch)
 		switch {
@@ -170,6 +184,7 @@ func (c *Conn) read() ([]byte, error) {
 			c.eof = true
 			return nil, io.EOF
 		}
+		c.drained = n < len(c.rt.scratch)
 		return c.rt.scratch[:n], nil
 	}
 }
@@ -230,6 +245,14 @@ func (r *readFuture) Drop() {
 	}
 }
 
+// ReadLines is ReadLine, but it returns every whole line that has arrived,
+// one after the other in one slice, so that the caller can answer them
+// with one write: a client that sends sixteen lines at once gets its
+// sixteen echoes in one system call.
+func (c *Conn) ReadLines(max int) Future[Result[[]byte]] {
+	return &readLineFuture{c: c, max: max, all: true}
+}
+
 // ReadLine returns a future for the next line, '\n' included. The line is
 // valid until the next read on c. A final line without '\n' comes with
 // io.EOF; after it, (nil, io.EOF). A line of more than max bytes is
@@ -242,7 +265,8 @@ func (c *Conn) ReadLine(max int) Future[Result[[]byte]] {
 type readLineFuture struct {
 	c       *Conn
 	max     int
-	scanned int // bytes of c.in already searched for '\n'
+	all     bool // ReadLines: every whole line there is, not just the first
+	scanned int  // bytes of c.in already searched for '\n'
 	done    bool
 }
 
@@ -256,6 +280,13 @@ func (r *readLineFuture) Poll(cx *Context) Poll[Result[[]byte]] {
 			end := r.scanned + i + 1
 			if end > r.max {
 				return r.finish(nil, fmt.Errorf("%w: more than %d bytes", ErrLineTooLong, r.max))
+			}
+			for r.all { // take the whole lines after it too, each within max
+				j := bytes.IndexByte(c.in[end:], '\n')
+				if j < 0 || j+1 > r.max {
+					break // no more, or too long: that one is for the next call
+				}
+				end += j + 1
 			}
 			line := c.in[:end]
 			// Keep the rest for the next read. The line stays valid:

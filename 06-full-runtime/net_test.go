@@ -239,3 +239,44 @@ func fuzzBody(t *testing.T, data []byte, step uint8) {
 		require.Equal(t, Result[[]byte]{Err: io.EOF}, readLine(t, rt, c, max), "after the last line")
 	}
 }
+
+func TestConnShortReads(t *testing.T) {
+	t.Run("a line and the hang-up in one event: the short read does not hide the EOF", func(t *testing.T) {
+		rt := newTestRuntime(t)
+		c, peer := connPair(t, rt)
+		write(t, peer, "last\n")
+		require.NoError(t, unix.Shutdown(peer, unix.SHUT_WR), "half-close before the server reads")
+		_, err := rt.reactor.Wait(-1) // one event: IN|RDHUP
+		require.NoError(t, err, "Wait")
+		r := readLine(t, rt, c, 100)
+		assert.Equal(t, Result[[]byte]{Value: []byte("last\n")}, r, "the line")
+		r = readLine(t, rt, c, 100) // would hang if the short read were trusted
+		assert.Equal(t, Result[[]byte]{Err: io.EOF}, r, "then EOF")
+	})
+
+	t.Run("after a short read, bytes that come later still wake the reader", func(t *testing.T) {
+		rt := newTestRuntime(t)
+		c, peer := connPair(t, rt)
+		write(t, peer, "one\n")
+		r := readLine(t, rt, c, 100)
+		require.Equal(t, "one\n", string(r.Value), "first line")
+		require.True(t, c.drained, "the read was short")
+		f := c.ReadLine(100)
+		w := testWaker(t, "reader")
+		require.False(t, f.Poll(&Context{Waker: w}).IsReady(), "no read asked: Pending at once")
+		write(t, peer, "two\n")
+		r, err := BlockOn(rt, "second", f)
+		require.NoError(t, err, "BlockOn")
+		assert.Equal(t, "two\n", string(r.Value), "second line")
+	})
+
+	t.Run("ReadLines returns every whole line there is, and keeps the rest", func(t *testing.T) {
+		rt := newTestRuntime(t)
+		c, peer := connPair(t, rt)
+		write(t, peer, "a\nbb\nccc\npartial")
+		r, err := BlockOn(rt, "lines", c.ReadLines(100))
+		require.NoError(t, err, "BlockOn")
+		assert.Equal(t, Result[[]byte]{Value: []byte("a\nbb\nccc\n")}, r, "lines")
+		assert.Equal(t, "partial", string(c.in), "kept")
+	})
+}

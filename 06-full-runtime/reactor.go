@@ -88,6 +88,7 @@ type registration struct {
 	gen    uint32 // tells this registration from an older one on the same fd number
 	reader direction
 	writer direction
+	hungUp bool // an event said the peer shut its side (RDHUP), or hung up, or an error is pending
 }
 
 // direction is where one task may wait on one descriptor.
@@ -181,6 +182,14 @@ func (r *Reactor) Forget(fd int, dir Interest) {
 	}
 }
 
+// HungUp reports whether an event for fd has said that the peer shut its
+// side (or hung up, or that an error is pending). Until then, bytes that
+// reach fd always bring a new edge.
+func (r *Reactor) HungUp(fd int) bool {
+	reg := r.regs[fd]
+	return reg == nil || reg.hungUp
+}
+
 // Deregister stops watching fd and forgets its wakers. Call it before
 // closing fd: the epoll set holds the open file, not the number, so a
 // descriptor closed while still registered (and shared with a child, say)
@@ -264,7 +273,10 @@ func waitMillis(timeout time.Duration) int {
 	if timeout < 0 {
 		return -1 // epoll_wait's "no timeout"
 	}
-	return int((timeout + time.Millisecond - 1) / time.Millisecond)
+	// The kernel keeps only 32 bits of the timeout: cap it where Go's
+	// netpoll does, at 1e9 ms (11.5 days). A longer wait just wakes once
+	// on the way, finds nothing due, and sleeps again.
+	return int(min((timeout+time.Millisecond-1)/time.Millisecond, 1e9))
 }
 
 // dispatch turns one event into the wakers it is for.
@@ -286,6 +298,9 @@ func (r *Reactor) dispatch(ev unix.EpollEvent) {
 	// An error or a hang-up ends both directions: whoever waits on
 	// either side must be polled to find out.
 	const either = unix.EPOLLHUP | unix.EPOLLERR
+	if events&(unix.EPOLLRDHUP|either) != 0 {
+		reg.hungUp = true
+	}
 	var in, out string
 	if events&(Events(Readable)|either) != 0 {
 		in = r.fire(&reg.reader)

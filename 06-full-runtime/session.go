@@ -23,10 +23,10 @@ const maxLine = 64 << 10
 //	async fn echo(conn: Conn) -> io::Result<u64> {
 //	    let mut total = 0;
 //	    loop {
-//	        match timeout(IDLE, conn.read_line(MAX_LINE)).await {  // sessionReading
-//	            Ok(line) => {
-//	                conn.write_all(&line).await?;       // sessionWriting
-//	                total += line.len();
+//	        match timeout(IDLE, conn.read_lines(MAX_LINE)).await { // sessionReading
+//	            Ok(lines) => {                                   // every whole line that came
+//	                conn.write_all(&lines).await?;      // sessionWriting
+//	                total += lines.len();
 //	            }
 //	            Err(TooLong | TimedOut) => {
 //	                conn.write_all(b"error: ...").await; // sessionRefusing
@@ -47,7 +47,7 @@ const maxLine = 64 << 10
 type echoSession struct {
 	state sessionState
 	c     *Conn
-	read  Future[Result[Result[[]byte]]] // the Timeout(ReadLine) being awaited, in sessionReading
+	read  Future[Result[Result[[]byte]]] // the Timeout(ReadLines) being awaited, in sessionReading
 	write Future[Result[int]]            // the WriteAll being awaited, in the writing states
 	last  bool                           // the line being written is the last: EOF came with it
 	err   error                          // why the session ends, once decided
@@ -59,8 +59,8 @@ type echoSession struct {
 type sessionState int
 
 const (
-	sessionReading  sessionState = iota // at read_line().await: waiting for a whole line
-	sessionWriting                      // at write_all(line).await: the send buffer was full
+	sessionReading  sessionState = iota // at read_lines().await: waiting for a whole line
+	sessionWriting                      // at write_all(lines).await: the send buffer was full
 	sessionRefusing                     // at write_all(error).await: the line was too long or too slow
 	sessionDone                         // returned Ready: EOF, an error, or shutdown
 )
@@ -90,7 +90,7 @@ func (s *echoSession) Poll(cx *Context) Poll[echoed] {
 		switch s.state {
 		case sessionReading:
 			if s.read == nil {
-				s.read = Timeout(s.srv.rt, s.srv.idle, s.c.ReadLine(maxLine))
+				s.read = Timeout(s.srv.rt, s.srv.idle, s.c.ReadLines(maxLine))
 			}
 			r, ok := s.read.Poll(cx).Value()
 			if !ok {

@@ -1,0 +1,359 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"runtime"
+	"slices"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The load generator: one thread, raw epoll, like the servers it drives,
+// so that it costs as little as the kernel allows and the same for every
+// server. Closed loop: each of c connections keeps d requests in flight
+// and sends the next as soon as an answer is complete. Open loop (rate >
+// 0): requests leave at a fixed total rate whatever the answers do, and
+// latency counts from the moment each was meant to leave, so that a slow
+// server cannot hide its queueing (coordinated omission).
+
+// loadConfig is one run of the load generator.
+type loadConfig struct {
+	Addr     string        `json:"addr"`
+	Mode     string        `json:"mode"`     // "echo" or "http"
+	Conns    int           `json:"conns"`    // connections
+	Size     int           `json:"size"`     // echo: message size, newline included
+	Depth    int           `json:"depth"`    // closed loop: requests in flight per connection
+	Rate     float64       `json:"rate"`     // open loop: requests per second in all; 0 for closed loop
+	Warmup   time.Duration `json:"warmup"`   // load before measuring starts
+	Duration time.Duration `json:"duration"` // measured time
+}
+
+// loadResult is what one run measured.
+type loadResult struct {
+	Responses int64   `json:"responses"`
+	Seconds   float64 `json:"seconds"`
+	P50us     float64 `json:"p50_us"`
+	P99us     float64 `json:"p99_us"`
+	Errors    int64   `json:"errors"` // bad answers; connections that failed
+}
+
+// loadConn is one client connection.
+type loadConn struct {
+	fd    int
+	out   []byte      // bytes to send, not yet taken by the kernel
+	in    []byte      // bytes received, not yet a whole answer
+	sent  []time.Time // when each request in flight left (or was meant to)
+	armed bool        // EPOLLOUT requested
+}
+
+// runLoad connects, warms up, measures, and returns what it measured. It
+// prints "measuring" to progress when the measured window starts, so the
+// caller can sample the server at the same moment.
+func runLoad(cfg loadConfig, progress io.Writer) (loadResult, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	ap, err := netip.ParseAddrPort(cfg.Addr)
+	if err != nil {
+		return loadResult{}, err
+	}
+	request := makeRequest(cfg)
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return loadResult{}, os.NewSyscallError("epoll_create1", err)
+	}
+	defer unix.Close(epfd)
+	conns := make([]*loadConn, 0, cfg.Conns)
+	defer func() {
+		for _, c := range conns {
+			unix.Close(c.fd)
+		}
+	}()
+	for range cfg.Conns {
+		c, err := dialLoad(ap, epfd)
+		if err != nil {
+			return loadResult{}, fmt.Errorf("connection %d: %w", len(conns), err)
+		}
+		conns = append(conns, c)
+	}
+	byFD := make(map[int32]*loadConn, len(conns))
+	for _, c := range conns {
+		byFD[int32(c.fd)] = c
+	}
+
+	var res loadResult
+	var latencies []time.Duration
+	measuring := false
+	start := time.Now()
+	measureFrom := start.Add(cfg.Warmup)
+	end := measureFrom.Add(cfg.Duration)
+
+	send := func(c *loadConn, at time.Time) {
+		c.out = append(c.out, request...)
+		c.sent = append(c.sent, at)
+	}
+	var interval time.Duration
+	nextSend, rr := start, 0
+	if cfg.Rate > 0 {
+		interval = time.Duration(float64(time.Second) / cfg.Rate)
+	} else {
+		for _, c := range conns {
+			for range cfg.Depth {
+				send(c, start)
+			}
+		}
+	}
+	for _, c := range conns {
+		if err := flushLoad(c, epfd); err != nil {
+			return res, err
+		}
+	}
+
+	events := make([]unix.EpollEvent, 256)
+	buf := make([]byte, 64<<10)
+	for {
+		now := time.Now()
+		if !measuring && !now.Before(measureFrom) {
+			measuring = true
+			res, latencies = loadResult{}, latencies[:0]
+			measureFrom = now
+			fmt.Fprintln(progress, "measuring")
+		}
+		if !now.Before(end) {
+			break
+		}
+		timeout := end.Sub(now)
+		if !measuring {
+			timeout = measureFrom.Sub(now)
+		}
+		if cfg.Rate > 0 {
+			for !nextSend.After(now) { // open loop: everything due leaves now
+				c := conns[rr%len(conns)]
+				rr++
+				send(c, nextSend)
+				if err := flushLoad(c, epfd); err != nil {
+					return res, err
+				}
+				nextSend = nextSend.Add(interval)
+			}
+			timeout = min(timeout, nextSend.Sub(now))
+		}
+		msec := int((timeout + time.Millisecond - 1) / time.Millisecond)
+		n, err := unix.EpollWait(epfd, events, msec)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return res, os.NewSyscallError("epoll_wait", err)
+		}
+		for _, ev := range events[:n] {
+			c := byFD[ev.Fd]
+			if ev.Events&unix.EPOLLOUT != 0 {
+				if err := flushLoad(c, epfd); err != nil {
+					return res, err
+				}
+			}
+			if ev.Events&(unix.EPOLLIN|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
+				continue
+			}
+			got, err := readLoad(c, buf)
+			if err != nil {
+				return res, err
+			}
+			if !got {
+				continue
+			}
+			now := time.Now()
+			for {
+				complete, ok := answerLength(cfg, c.in)
+				if !ok {
+					res.Errors++
+					return res, fmt.Errorf("bad answer: %q", trim(c.in))
+				}
+				if complete == 0 {
+					break
+				}
+				c.in = c.in[:copy(c.in, c.in[complete:])]
+				if len(c.sent) == 0 {
+					return res, errors.New("an answer to no request")
+				}
+				at := c.sent[0]
+				c.sent = c.sent[:copy(c.sent, c.sent[1:])]
+				if measuring && !at.Before(measureFrom) {
+					res.Responses++
+					latencies = append(latencies, now.Sub(at))
+				}
+				if cfg.Rate == 0 {
+					send(c, now)
+				}
+			}
+			if err := flushLoad(c, epfd); err != nil {
+				return res, err
+			}
+		}
+	}
+	res.Seconds = time.Since(measureFrom).Seconds()
+	if len(latencies) > 0 {
+		slices.Sort(latencies)
+		res.P50us = float64(latencies[len(latencies)/2]) / float64(time.Microsecond)
+		res.P99us = float64(latencies[len(latencies)*99/100]) / float64(time.Microsecond)
+	}
+	return res, nil
+}
+
+// makeRequest is the bytes of one request: an echo line of cfg.Size bytes
+// ending in a newline (chapter 06 echoes lines), or an HTTP GET.
+func makeRequest(cfg loadConfig) []byte {
+	if cfg.Mode == "http" {
+		return []byte("GET /plaintext HTTP/1.1\r\nHost: bench\r\n\r\n")
+	}
+	b := bytes.Repeat([]byte("x"), max(cfg.Size-1, 0))
+	return append(b, '\n')
+}
+
+// answerLength says how long the first answer in in is: 0 if it is not
+// complete yet; false if it cannot be an answer.
+func answerLength(cfg loadConfig, in []byte) (int, bool) {
+	if cfg.Mode != "http" {
+		if len(in) < cfg.Size {
+			return 0, true
+		}
+		return cfg.Size, true
+	}
+	end := bytes.Index(in, []byte("\r\n\r\n"))
+	if end < 0 {
+		return 0, len(in) < 64<<10
+	}
+	if !bytes.HasPrefix(in, []byte("HTTP/1.1 200 ")) {
+		return 0, false
+	}
+	head := bytes.ToLower(in[:end])
+	i := bytes.Index(head, []byte("\r\ncontent-length:"))
+	if i < 0 {
+		return 0, false
+	}
+	v := head[i+len("\r\ncontent-length:"):]
+	if j := bytes.Index(v, []byte("\r\n")); j >= 0 {
+		v = v[:j]
+	}
+	var n int
+	if _, err := fmt.Sscanf(string(bytes.TrimSpace(v)), "%d", &n); err != nil {
+		return 0, false
+	}
+	total := end + 4 + n
+	if len(in) < total {
+		return 0, true
+	}
+	return total, true
+}
+
+func dialLoad(ap netip.AddrPort, epfd int) (*loadConn, error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socket", err)
+	}
+	c := &loadConn{fd: fd}
+	sa := &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+	if err := unix.Connect(fd, sa); err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("connect", err)
+	}
+	unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("epoll_ctl", err)
+	}
+	return c, nil
+}
+
+// flushLoad writes what c has to send, and asks for EPOLLOUT while some
+// of it is left.
+func flushLoad(c *loadConn, epfd int) error {
+	for len(c.out) > 0 {
+		n, err := unix.Write(c.fd, c.out)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if errors.Is(err, unix.EAGAIN) {
+			break
+		}
+		if err != nil {
+			return os.NewSyscallError("write", err)
+		}
+		c.out = c.out[:copy(c.out, c.out[n:])]
+	}
+	want := len(c.out) > 0
+	if want != c.armed {
+		events := uint32(unix.EPOLLIN)
+		if want {
+			events |= unix.EPOLLOUT
+		}
+		ev := unix.EpollEvent{Events: events, Fd: int32(c.fd)}
+		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_MOD, c.fd, &ev); err != nil {
+			return os.NewSyscallError("epoll_ctl", err)
+		}
+		c.armed = want
+	}
+	return nil
+}
+
+// readLoad reads what is there into c.in; it reports whether anything came.
+func readLoad(c *loadConn, buf []byte) (bool, error) {
+	got := false
+	for {
+		n, err := unix.Read(c.fd, buf)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case errors.Is(err, unix.EAGAIN):
+			return got, nil
+		case err != nil:
+			return got, os.NewSyscallError("read", err)
+		case n == 0:
+			return got, errors.New("the server closed a connection")
+		}
+		c.in = append(c.in, buf[:n]...)
+		got = true
+		if n < len(buf) {
+			return true, nil
+		}
+	}
+}
+
+func trim(b []byte) []byte {
+	if len(b) > 80 {
+		return b[:80]
+	}
+	return b
+}
+
+// loadMain is the load generator as a process of its own: config in JSON
+// as the argument, "measuring" and then the result in JSON on stdout.
+func loadMain(arg string, stdout, stderr io.Writer) int {
+	var cfg loadConfig
+	if err := json.Unmarshal([]byte(arg), &cfg); err != nil {
+		fmt.Fprintln(stderr, "load:", err)
+		return 2
+	}
+	res, err := runLoad(cfg, stdout)
+	if err != nil {
+		fmt.Fprintln(stderr, "load:", err)
+		return 1
+	}
+	out, _ := json.Marshal(res)
+	fmt.Fprintln(stdout, string(out))
+	return 0
+}

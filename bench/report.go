@@ -1,0 +1,150 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+)
+
+// stat is a median with its range.
+type stat struct{ med, min, max float64 }
+
+func statOf(xs []float64) stat {
+	if len(xs) == 0 {
+		return stat{}
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return stat{med: s[len(s)/2], min: s[0], max: s[len(s)-1]}
+}
+
+func collect(ms []measurement, f func(measurement) float64) stat {
+	var xs []float64
+	for _, m := range ms {
+		xs = append(xs, f(m))
+	}
+	return statOf(xs)
+}
+
+func throughput(m measurement) float64 { return float64(m.Responses) / m.Seconds }
+func cpuPerM(m measurement) float64    { return m.cpuSec / float64(m.Responses) * 1e6 }
+func userPerM(m measurement) float64   { return m.userSec / float64(m.Responses) * 1e6 }
+func syscallsPer(m measurement) float64 {
+	if m.syscalls < 0 {
+		return -1
+	}
+	return float64(m.syscalls) / float64(m.Responses)
+}
+
+var serverNames = map[string]string{
+	"06":       "06 runtime",
+	"net":      "net, goroutine per conn",
+	"net/http": "net/http",
+	"02":       "02 raw epoll (floor)",
+}
+
+func printScenario(w io.Writer, sc scenario, byServer map[string][]measurement) {
+	fmt.Fprintf(w, "### %s\n\n", sc.name)
+	fmt.Fprintln(w, "| server | answers/s | p50 | p99 | server CPU s per M answers (user) | syscalls per answer | RSS per conn |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for _, name := range sc.servers {
+		ms := byServer[name]
+		label := serverNames[name]
+		if name == "02" && sc.mode == "http" {
+			label += ", echoing 64 B"
+		}
+		tp := collect(ms, throughput)
+		sys := collect(ms, syscallsPer)
+		sysText := "not counted"
+		if sys.med >= 0 {
+			sysText = fmt.Sprintf("%.2f", sys.med)
+		}
+		fmt.Fprintf(w, "| %s | %s [%s-%s] | %.0f µs | %.0f µs | %.2f (%.2f) | %s | %s |\n", label,
+			thousands(tp.med), thousands(tp.min), thousands(tp.max),
+			collect(ms, func(m measurement) float64 { return m.P50us }).med,
+			collect(ms, func(m measurement) float64 { return m.P99us }).med,
+			collect(ms, cpuPerM).med, collect(ms, userPerM).med, sysText,
+			bytesText(collect(ms, func(m measurement) float64 { return m.rssPerConn }).med))
+	}
+	fmt.Fprintln(w)
+}
+
+// goal is one of the targets from the issue, checked against the table.
+type goal struct {
+	text     string
+	measured string
+	met      bool
+	known    bool // the scenarios it needs were run
+}
+
+func printGoals(w io.Writer, results map[string]map[string][]measurement) {
+	med := func(sc, srv string, f func(measurement) float64) (float64, bool) {
+		ms, ok := results[sc][srv]
+		if !ok || len(ms) == 0 {
+			return 0, false
+		}
+		return collect(ms, f).med, true
+	}
+	ratio := func(sc, a, b string, f func(measurement) float64) (float64, bool) {
+		x, ok1 := med(sc, a, f)
+		y, ok2 := med(sc, b, f)
+		return x / y, ok1 && ok2 && y != 0
+	}
+	var goals []goal
+	add := func(text string, v float64, ok bool, unit string, met bool) {
+		goals = append(goals, goal{text: text, measured: fmt.Sprintf("%.2f%s", v, unit), met: met, known: ok})
+	}
+	const e50, e50d16, e10k = "echo 64 B, 50 conns", "echo 64 B, 50 conns, depth 16", "echo 64 B, 10,000 conns"
+	const h50, h256 = "HTTP plaintext, 50 conns", "HTTP plaintext, 256 conns, depth 16"
+	r, ok := ratio(e50, "06", "net", throughput)
+	add("echo, 50 conns: throughput at least 0.95 × net", r, ok, " ×", r >= 0.95)
+	r, ok = ratio(e50, "06", "02", throughput)
+	add("echo, 50 conns: throughput at least 0.90 × the raw floor", r, ok, " ×", r >= 0.90)
+	v, ok := med(e10k, "06", func(m measurement) float64 { return m.rssPerConn })
+	add("10,000 conns: RSS per connection at most 1 KiB", v/1024, ok, " KiB", v <= 1024)
+	r, ok = ratio(e10k, "06", "net", userPerM)
+	add("10,000 conns: server user CPU at most 0.6 × net's", r, ok, " ×", r <= 0.6)
+	v, ok = med(e50, "06", syscallsPer)
+	add("echo round trip: at most 2.5 system calls", v, ok && v >= 0, "", v >= 0 && v <= 2.5)
+	v, ok = med(e50d16, "06", syscallsPer)
+	add("echo at depth 16: at most 0.2 system calls per message", v, ok && v >= 0, "", v >= 0 && v <= 0.2)
+	r, ok = ratio(h50, "06", "net/http", throughput)
+	add("HTTP, depth 1: at least 2 × net/http", r, ok, " ×", r >= 2)
+	r, ok = ratio(h256, "06", "net/http", throughput)
+	add("HTTP, 256 conns × depth 16: at least 15 × net/http", r, ok, " ×", r >= 15)
+	r, ok = ratio(h256, "06", "02", throughput)
+	add("HTTP, 256 conns × depth 16: at least 0.7 × the raw floor (02 echoing 64 B)", r, ok, " ×", r >= 0.7)
+
+	fmt.Fprintln(w, "### Goals")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| goal | measured | |")
+	fmt.Fprintln(w, "|---|---|---|")
+	for _, g := range goals {
+		verdict := "missed"
+		switch {
+		case !g.known:
+			g.measured, verdict = "not run", ""
+		case g.met:
+			verdict = "met"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s |\n", g.text, g.measured, verdict)
+	}
+}
+
+func thousands(f float64) string {
+	n := int64(f + 0.5)
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func bytesText(b float64) string {
+	if b < 1024 {
+		return fmt.Sprintf("%.0f B", b)
+	}
+	return fmt.Sprintf("%.1f KiB", b/1024)
+}
