@@ -71,13 +71,12 @@ var scenarios = []scenario{
 // measurement is one run of one scenario against one server.
 type measurement struct {
 	loadResult
-	cpuSec      float64 // server CPU (user+system) in the measured window
-	userSec     float64 // server user CPU in the window
-	syscalls    int64   // server system calls in the window; -1 if not counted
-	rssPerConn  float64 // bytes: server RSS under load minus idle, per connection
-	idleRSS     int64
-	loadedRSS   int64
-	measureSecs float64
+	cpuSec     float64 // server CPU (user+system) in the measured window
+	userSec    float64 // server user CPU in the window
+	syscalls   int64   // server system calls in the window; -1 if not counted
+	rssPerConn float64 // bytes: server RSS under load minus idle, per connection
+	idleRSS    int64
+	loadedRSS  int64
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
