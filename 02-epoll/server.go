@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,7 +24,9 @@ type server struct {
 	buf      []byte        // the one read buffer, shared by all connections
 	stats    stats
 	trace    tracer
-	stopping bool // accept4 said EINVAL: shutdown was called
+	stopping bool          // accept4 said EINVAL: shutdown was called
+	backoff  time.Duration // how long the listener rested after accept last ran out of descriptors
+	resumeAt time.Time     // when to watch the listener again; zero while it is watched
 
 	mu     sync.Mutex // guards closed, so shutdown never touches a reused fd
 	closed bool       // lfd has been closed by serve
@@ -60,18 +63,36 @@ func (s *server) shutdown() {
 
 // serve runs the event loop until shutdown is called. The loop itself is
 // three lines: all the work happens in the handlers that Wait calls, and
-// between events the thread sleeps inside epoll_wait.
+// between events the thread sleeps inside epoll_wait (for as long as it
+// takes, unless the listener is resting: see onAccept).
 func (s *server) serve() error {
 	defer s.closeAll()
 	if err := s.reactor.Register(s.lfd, Readable, s.onAccept); err != nil {
 		return err
 	}
 	for !s.stopping {
-		if _, err := s.reactor.Wait(-1); err != nil {
+		if _, err := s.reactor.Wait(s.timeout()); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// timeout is how long the next Wait may sleep: for ever, unless the
+// listener is resting after accept ran out of descriptors. When the rest
+// is over, it watches the listener again; level-triggered, epoll reports
+// at once any client still waiting in the backlog.
+func (s *server) timeout() time.Duration {
+	if s.resumeAt.IsZero() {
+		return -1
+	}
+	if left := time.Until(s.resumeAt); left > 0 {
+		return left
+	}
+	s.resumeAt = time.Time{}
+	s.trace.printf("  fd %d (listener): watched again", s.lfd)
+	s.reactor.Modify(s.lfd, Readable)
+	return -1
 }
 
 // onAccept is the listener's handler: accept every connection that is
@@ -91,13 +112,21 @@ func (s *server) onAccept(Events) {
 			return
 		default:
 			// EMFILE, ENFILE, ENOBUFS: out of descriptors or memory
-			// for now. The listener stays readable, so we will be back
-			// at once: level-triggered epoll spins here until a
-			// descriptor frees up. Chapter 06 backs off instead.
-			s.trace.printf("  fd %d (listener): %v", s.lfd, err)
+			// for now. The client waits in the backlog and the listener
+			// stays readable, so level-triggered epoll would call us
+			// straight back: the loop would spin until a descriptor
+			// frees up. Instead, stop watching the listener for a rest,
+			// 5 ms at first, doubling up to 1 s (as net/http does).
+			// With no events asked for, epoll still reports a hang-up,
+			// so shutdown still works meanwhile.
+			s.backoff = min(max(2*s.backoff, 5*time.Millisecond), time.Second)
+			s.resumeAt = time.Now().Add(s.backoff)
+			s.trace.printf("  fd %d (listener): %v; resting %v", s.lfd, err, s.backoff)
 			s.stats.acceptErrors++
+			s.reactor.Modify(s.lfd, 0)
 			return
 		}
+		s.backoff = 0
 		c := &conn{fd: fd, armed: Readable}
 		if err := s.reactor.Register(fd, c.armed, func(ev Events) { s.onConn(c, ev) }); err != nil {
 			s.trace.printf("  fd %d (listener): register fd %d: %v", s.lfd, fd, err)

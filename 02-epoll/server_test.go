@@ -155,6 +155,53 @@ func TestServer(t *testing.T) {
 		assert.True(t, strings.Contains(trace.String(), ": OUT: "), "EPOLLOUT reported while the slow client's echo waited")
 	})
 
+	t.Run("out of descriptors at accept: the listener rests instead of spinning, and resumes", func(t *testing.T) {
+		trace := &lineWatcher{want: "too many open files", seen: make(chan struct{})}
+		ts := startTestServerTrace(t, trace)
+		early := dial(t, ts)
+		assert.Equal(t, "before\n", roundTrip(t, early, "before\n"), "echo before the shortage")
+		// Client sockets first: connect needs no new descriptor.
+		const waiting = 8
+		socks := make([]int, waiting)
+		for i := range socks {
+			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			require.NoError(t, err, "socket")
+			t.Cleanup(closeIfSame(fd))
+			socks[i] = fd
+		}
+		var old unix.Rlimit
+		require.NoError(t, unix.Getrlimit(unix.RLIMIT_NOFILE, &old), "getrlimit")
+		low := unix.Rlimit{Cur: uint64(openFDs(t) + 2), Max: old.Max}
+		require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &low), "setrlimit")
+		restored := false
+		restore := func() {
+			if !restored {
+				require.NoError(t, unix.Setrlimit(unix.RLIMIT_NOFILE, &old), "restore the limit")
+				restored = true
+			}
+		}
+		defer restore()
+		sa := &unix.SockaddrInet4{Port: int(ts.addr.Port()), Addr: ts.addr.Addr().As4()}
+		for i, fd := range socks {
+			require.NoError(t, unix.Connect(fd, sa), "connect %d", i)
+		}
+		<-trace.seen // accept4 said EMFILE
+		assert.Equal(t, "during\n", roundTrip(t, early, "during\n"), "an existing connection is still served")
+		restore()
+		for i, fd := range socks {
+			line := fmt.Sprintf("waited %d\n", i)
+			_, err := unix.Write(fd, []byte(line))
+			require.NoError(t, err, "write %d", i)
+			got := make([]byte, len(line))
+			n, err := unix.Read(fd, got) // blocking socket: waits for the echo
+			require.NoError(t, err, "read %d", i)
+			assert.Equal(t, line, string(got[:n]), "echo to a client that waited in the backlog")
+		}
+		ts.stop()
+		assert.Equal(t, int64(1+waiting), ts.stats.accepted, "accepted")
+		assert.Less(t, ts.stats.acceptErrors, int64(20), "accept4 failures: a few rests, not a spin")
+	})
+
 	t.Run("shutdown closes open connections and the listener", func(t *testing.T) {
 		ts := startTestServer(t)
 		c := dial(t, ts)
@@ -165,6 +212,22 @@ func TestServer(t *testing.T) {
 		_, err = net.Dial("tcp", ts.addr.String())
 		assert.ErrorIs(t, err, unix.ECONNREFUSED, "dial after shutdown")
 	})
+}
+
+// lineWatcher collects the server's trace and closes seen the first time
+// a line contains want.
+type lineWatcher struct {
+	bytes.Buffer
+	want string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (w *lineWatcher) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(w.want)) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return w.Buffer.Write(p)
 }
 
 // capWatcher collects the server's trace and closes reached the first time
