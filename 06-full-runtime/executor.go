@@ -59,6 +59,7 @@ type Executor struct {
 	reactor *Reactor
 	timers  *Timers
 	budget  int           // polls left before the loop checks the reactor and timers anyway
+	ioLeft  int           // reads and writes the task being polled may still make (see ioBudget)
 	queue   []*Task       // runnable tasks, oldest first
 	tasks   map[int]*Task // every task not finished yet, by id, for Close
 	nextID  int
@@ -86,10 +87,31 @@ type Executor struct {
 // global queue every 61 schedules; any small number will do.
 const pollBudget = 61
 
+// ioBudget is how many reads and writes one poll of a task may make. The
+// poll budget above cannot cut a poll short: a session whose client never
+// stops sending would read, echo and read again inside one poll, for as
+// long as the data lasts, and every other task would wait. So the socket
+// futures count their system calls against this budget, and once it is
+// spent they return Pending after waking their own task: it runs again
+// after the others. Tokio calls this cooperative scheduling; its budget
+// is 128 too.
+const ioBudget = 128
+
 // NewExecutor makes an executor that sleeps in reactor, until the next of
 // timers is due.
 func NewExecutor(reactor *Reactor, timers *Timers, trace tracer, log io.Writer) *Executor {
-	return &Executor{reactor: reactor, timers: timers, budget: pollBudget, tasks: make(map[int]*Task), trace: trace, log: log}
+	return &Executor{reactor: reactor, timers: timers, budget: pollBudget, ioLeft: ioBudget,
+		tasks: make(map[int]*Task), trace: trace, log: log}
+}
+
+// spend takes one read or write from the budget of the task being polled,
+// and reports false if there was none left.
+func (ex *Executor) spend() bool {
+	if ex.ioLeft <= 0 {
+		return false
+	}
+	ex.ioLeft--
+	return true
 }
 
 // JoinHandle is a spawned task's result to come. It is a future itself:
@@ -278,6 +300,7 @@ func (ex *Executor) run(t *Task) {
 	// the task runs must be able to queue it again, or it would be lost.
 	t.queued.Store(false)
 	ex.polls++
+	ex.ioLeft = ioBudget
 	finished, err := ex.pollIsolated(t)
 	result := "Ready"
 	switch {

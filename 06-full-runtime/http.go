@@ -101,14 +101,14 @@ func (h *httpSession) Poll(cx *Context) Poll[echoed] {
 			case err != nil:
 				return h.finish(err)
 			case n == 0: // EAGAIN
-				if h.srv.draining && len(h.in) == 0 {
+				if h.srv.draining && len(h.in) == 0 && !h.c.Yielding() {
 					return h.finish(nil) // shutting down, and no request has begun
 				}
 				if h.idle.fired && h.expired(time.Now()) {
 					return h.finish(nil) // idle too long: close without a word, as HTTP servers do
 				}
 				h.armIdle()
-				if err := h.c.rt.reactor.WakeOn(h.c.fd, Readable, cx.Waker); err != nil {
+				if err := h.c.wait(cx, Readable); err != nil {
 					return h.finish(err)
 				}
 				return Pending[echoed]()

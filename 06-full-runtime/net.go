@@ -23,6 +23,7 @@ import (
 //	ln.Accept()            Future[Result[*Conn]]: the next connection
 //	c.Read(p)              Future[Result[int]]: at least one byte, or io.EOF
 //	c.ReadLine(max)        Future[Result[[]byte]]: one line, '\n' included, at most max bytes
+//	c.ReadLines(max)       Future[Result[[]byte]]: every whole line that has arrived, each at most max
 //	c.Write(p)             Future[Result[int]]: at least one byte written
 //	c.WriteAll(p)          Future[Result[int]]: every byte written, the unsent tail kept between polls
 //	c.Close()              deregisters, then closes
@@ -145,7 +146,8 @@ func (a *acceptFuture) Drop() {
 type Conn struct {
 	rt      *Runtime
 	fd      int
-	in      []byte // read from the socket, not yet returned by ReadLine
+	in      []byte // read from the socket; from used on, not yet returned by ReadLine
+	used    int    // bytes at the front of in that the last ReadLine returned
 	eof     bool   // the peer shut its write side
 	drained bool   // the last read took less than it could: the socket's queue was empty
 	closed  bool
@@ -159,14 +161,18 @@ type Conn struct {
 // read until EAGAIN before we wait; but a read that returned less than it
 // could take has already emptied the socket's queue, and any byte that
 // arrives after it raises a new edge, which will wake us. So the read
-// after a short one answers EAGAIN without asking the kernel. Not if the
-// peer has hung up: its FIN may have come before that short read, with no
-// edge left to announce it, so then we ask.
+// after a short one answers EAGAIN without asking the kernel. Not if an
+// edge has come since (the reactor marked the socket ready while we were
+// busy), and not if the peer has hung up: its FIN may have come before
+// that short read, with no edge left to announce it. Then we ask.
 func (c *Conn) read() ([]byte, error) {
 	if c.closed {
 		return nil, errClosed
 	}
-	if c.drained && !c.rt.reactor.HungUp(c.fd) {
+	if !c.rt.ex.spend() {
+		return nil, nil // out of budget: the caller's wait makes the task yield
+	}
+	if c.drained && c.rt.reactor.Quiet(c.fd) {
 		c.drained = false
 		return nil, nil
 	}
@@ -189,6 +195,38 @@ func (c *Conn) read() ([]byte, error) {
 	}
 }
 
+// compact drops the bytes that the last ReadLine returned (from the next
+// read on, that line is no longer valid) and moves the rest to the front,
+// so the buffer is reused rather than grown. A buffer grown large by a
+// long line is let go once it is empty: an idle connection keeps little.
+func (c *Conn) compact() {
+	if c.used == 0 {
+		return
+	}
+	c.in = c.in[:copy(c.in, c.in[c.used:])]
+	c.used = 0
+	if len(c.in) == 0 && cap(c.in) > 4<<10 {
+		c.in = nil
+	}
+}
+
+// wait is what a socket future does when a read or write said EAGAIN: it
+// hands the task's waker to the reactor for dir. Unless the EAGAIN was
+// the budget's (see ioBudget): then the socket may still have data, and
+// nothing would announce it, so the task wakes itself and yields.
+func (c *Conn) wait(cx *Context, dir Interest) error {
+	if c.rt.ex.ioLeft <= 0 {
+		cx.Waker.Wake()
+		return nil
+	}
+	return c.rt.reactor.WakeOn(c.fd, dir, cx.Waker)
+}
+
+// Yielding reports whether the task being polled has spent its budget of
+// reads and writes: a Pending from a socket future now means "run again
+// after the others", not "nothing to do until the next event".
+func (c *Conn) Yielding() bool { return c.rt.ex.ioLeft <= 0 }
+
 // errClosed is the error of an operation on a closed Conn.
 var errClosed = errors.New("use of closed connection")
 
@@ -206,6 +244,7 @@ func (r *readFuture) Poll(cx *Context) Poll[Result[int]] {
 		panic("Read: polled after it returned Ready")
 	}
 	c := r.c
+	c.compact()
 	if len(c.in) > 0 { // left over from ReadLine: those come first
 		n := copy(r.p, c.in)
 		c.in = c.in[:copy(c.in, c.in[n:])]
@@ -227,7 +266,7 @@ func (r *readFuture) Poll(cx *Context) Poll[Result[int]] {
 }
 
 func (r *readFuture) wait(cx *Context) Poll[Result[int]] {
-	if err := r.c.rt.reactor.WakeOn(r.c.fd, Readable, cx.Waker); err != nil {
+	if err := r.c.wait(cx, Readable); err != nil {
 		return r.finish(0, err)
 	}
 	return Pending[Result[int]]()
@@ -275,6 +314,9 @@ func (r *readLineFuture) Poll(cx *Context) Poll[Result[[]byte]] {
 		panic("ReadLine: polled after it returned Ready")
 	}
 	c := r.c
+	if r.scanned == 0 {
+		c.compact()
+	}
 	for {
 		if i := bytes.IndexByte(c.in[r.scanned:], '\n'); i >= 0 {
 			end := r.scanned + i + 1
@@ -288,24 +330,21 @@ func (r *readLineFuture) Poll(cx *Context) Poll[Result[[]byte]] {
 				}
 				end += j + 1
 			}
-			line := c.in[:end]
-			// Keep the rest for the next read. The line stays valid:
-			// the rest is moved into a new slice, the line's bytes
-			// are not touched until then.
-			c.in = append([]byte(nil), c.in[end:]...)
-			if len(c.in) == 0 {
-				c.in = nil
-			}
-			return r.finish(line, nil)
+			// The line stays where it is, valid until the next read on
+			// c, which compacts the buffer: no copy per line.
+			c.used = end
+			return r.finish(c.in[:end], nil)
 		}
 		r.scanned = len(c.in)
 		if len(c.in) > r.max {
 			return r.finish(nil, fmt.Errorf("%w: more than %d bytes without a newline", ErrLineTooLong, r.max))
 		}
 		if c.eof {
-			line := c.in
-			c.in = nil
-			return r.finish(line, io.EOF)
+			if len(c.in) == 0 {
+				return r.finish(nil, io.EOF)
+			}
+			c.used = len(c.in)
+			return r.finish(c.in, io.EOF)
 		}
 		data, err := c.read()
 		switch {
@@ -314,7 +353,7 @@ func (r *readLineFuture) Poll(cx *Context) Poll[Result[[]byte]] {
 		case err != nil:
 			return r.finish(nil, err)
 		case data == nil:
-			if err := c.rt.reactor.WakeOn(c.fd, Readable, cx.Waker); err != nil {
+			if err := c.wait(cx, Readable); err != nil {
 				return r.finish(nil, err)
 			}
 			return Pending[Result[[]byte]]()
@@ -340,6 +379,9 @@ func (r *readLineFuture) Drop() {
 func (c *Conn) write(p []byte) (int, error) {
 	if c.closed {
 		return 0, errClosed
+	}
+	if !c.rt.ex.spend() {
+		return 0, nil // out of budget: the caller's wait makes the task yield
 	}
 	for {
 		n, err := unix.Write(c.fd, p)
@@ -384,7 +426,7 @@ func (w *writeFuture) Poll(cx *Context) Poll[Result[int]] {
 			return w.finish(err)
 		}
 		if n == 0 {
-			if err := w.c.rt.reactor.WakeOn(w.c.fd, Writable, cx.Waker); err != nil {
+			if err := w.c.wait(cx, Writable); err != nil {
 				return w.finish(err)
 			}
 			return Pending[Result[int]]()
@@ -415,6 +457,16 @@ func (c *Conn) CloseWrite() error {
 		return os.NewSyscallError("shutdown", err)
 	}
 	return nil
+}
+
+// Unacked is how many bytes written to c the peer has not acknowledged
+// yet: still in the send queue, or in flight (the SIOCOUTQ ioctl).
+func (c *Conn) Unacked() (int, error) {
+	n, err := unix.IoctlGetInt(c.fd, unix.SIOCOUTQ)
+	if err != nil {
+		return 0, os.NewSyscallError("ioctl SIOCOUTQ", err)
+	}
+	return n, nil
 }
 
 // Close takes the connection out of the epoll set, then closes it. Closing

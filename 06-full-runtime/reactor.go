@@ -182,12 +182,13 @@ func (r *Reactor) Forget(fd int, dir Interest) {
 	}
 }
 
-// HungUp reports whether an event for fd has said that the peer shut its
-// side (or hung up, or that an error is pending). Until then, bytes that
-// reach fd always bring a new edge.
-func (r *Reactor) HungUp(fd int) bool {
+// Quiet reports whether nothing has been heard from fd's reading side
+// that the reader may not have seen: no readable edge marked ready while
+// nobody waited, and no hang-up (or error) ever. Then bytes that reach fd
+// from now on are sure to bring a new edge.
+func (r *Reactor) Quiet(fd int) bool {
 	reg := r.regs[fd]
-	return reg == nil || reg.hungUp
+	return reg != nil && !reg.hungUp && !reg.reader.ready
 }
 
 // Deregister stops watching fd and forgets its wakers. Call it before

@@ -101,7 +101,7 @@ func TestReliability(t *testing.T) {
 		good := dial(t, ts)
 		require.NoError(t, bad.SetReadBuffer(64<<10), "SetReadBuffer")
 		go bad.Write(pattern(16 << 20)) // never read: the session waits to write
-		<-stuck
+		waitFor(t, stuck, "a session waiting to write")
 		require.NoError(t, bad.SetLinger(0), "linger 0")
 		require.NoError(t, bad.Close(), "reset")
 		for i := range 5 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 )
 
 // The echo application: what a user of the runtime writes. It knows
@@ -41,32 +42,37 @@ const maxLine = 64 << 10
 // .await keeps the future it waits on in a field, read or write, until it
 // is Ready. The timeout closes a client that is silent, or that sends a
 // line so slowly (a byte now and then, to hold the connection open) that
-// it does not arrive whole within the server's idle limit. When the server shuts down, a session that is waiting for a
-// line with none begun finishes at once; one in the middle of writing an
-// echo finishes the echo first.
+// it does not arrive whole within the server's idle limit. When the
+// server shuts down, a session that is waiting for a line stops reading
+// as soon as it has echoed every whole line it has read and its socket has
+// nothing more (a partial line is dropped; one in the middle of writing an
+// echo finishes the echo first); then it closes gently: see linger.
 type echoSession struct {
-	state sessionState
-	c     *Conn
-	read  Future[Result[Result[[]byte]]] // the Timeout(ReadLines) being awaited, in sessionReading
-	write Future[Result[int]]            // the WriteAll being awaited, in the writing states
-	last  bool                           // the line being written is the last: EOF came with it
-	err   error                          // why the session ends, once decided
-	total int64                          // bytes echoed so far
-	srv   *server
-	task  *Waker // this session's task, for shutdown to wake it
+	state   sessionState
+	c       *Conn
+	read    Future[Result[Result[[]byte]]] // the Timeout(ReadLines) being awaited, in sessionReading
+	discard Future[Result[int]]            // the Read being awaited, in sessionLingering
+	check   Future[struct{}]               // the next look at what is unacknowledged, in sessionLingering
+	write   Future[Result[int]]            // the WriteAll being awaited, in the writing states
+	last    bool                           // the line being written is the last: EOF came with it
+	err     error                          // why the session ends, once decided
+	total   int64                          // bytes echoed so far
+	srv     *server
+	task    *Waker // this session's task, for shutdown to wake it
 }
 
 type sessionState int
 
 const (
-	sessionReading  sessionState = iota // at read_lines().await: waiting for a whole line
-	sessionWriting                      // at write_all(lines).await: the send buffer was full
-	sessionRefusing                     // at write_all(error).await: the line was too long or too slow
-	sessionDone                         // returned Ready: EOF, an error, or shutdown
+	sessionReading   sessionState = iota // at read_lines().await: waiting for a whole line
+	sessionWriting                       // at write_all(lines).await: the send buffer was full
+	sessionRefusing                      // at write_all(error).await: the line was too long or too slow
+	sessionLingering                     // shutting down: our side is shut, reading to the client's EOF
+	sessionDone                          // returned Ready: EOF, an error, or shutdown
 )
 
 func (s sessionState) String() string {
-	return [...]string{"reading", "writing", "refusing", "done"}[s]
+	return [...]string{"reading", "writing", "refusing", "lingering", "done"}[s]
 }
 
 // echoed is what a session finishes with: the bytes it echoed, and the
@@ -94,8 +100,12 @@ func (s *echoSession) Poll(cx *Context) Poll[echoed] {
 			}
 			r, ok := s.read.Poll(cx).Value()
 			if !ok {
-				if s.srv.draining {
-					return s.finish(nil) // shutting down, and no line has begun
+				if s.srv.draining && !s.c.Yielding() {
+					// Shutting down, and nothing to echo: no whole line
+					// has come (a partial one is dropped; nothing was
+					// promised for it), and the socket had no more.
+					s.linger()
+					continue
 				}
 				return Pending[echoed]()
 			}
@@ -140,11 +150,50 @@ func (s *echoSession) Poll(cx *Context) Poll[echoed] {
 				return s.finish(nil)
 			}
 			s.state = sessionReading
+		case sessionLingering:
+			// Read and drop whatever the client still sends, until it
+			// has acknowledged every byte we sent, or closed its side
+			// (or the grace period ends and we are dropped).
+			if n, err := s.c.Unacked(); err != nil || n == 0 {
+				return s.finish(nil)
+			}
+			r, ok := s.discard.Poll(cx).Value()
+			if !ok {
+				if !s.check.Poll(cx).IsReady() {
+					return Pending[echoed]()
+				}
+				s.check = s.srv.rt.Sleep(lingerCheck) // acks wake nobody: look again soon
+				continue
+			}
+			if r.Err != nil {
+				return s.finish(nil) // EOF, or the client reset: either way it has all we sent
+			}
+			s.discard = s.c.Read(s.srv.discard)
 		default:
 			panic("echoSession: polled after it returned Ready")
 		}
 	}
 }
+
+// linger starts a lingering close. Closing a socket that the client is
+// still writing to would be abrupt: data that arrives after close makes
+// the kernel answer with a reset and throw away what it had not yet
+// delivered of our echoes. So if any echo is still unacknowledged, shut
+// our side first (the client reads every echo, then EOF) and read and
+// drop what the client sends, until our last byte is acknowledged or the
+// client closes. Otherwise, close at once.
+func (s *echoSession) linger() {
+	drop(s.read)
+	s.read = nil
+	s.c.CloseWrite() // if it fails, the connection is broken: the next step says so
+	s.discard = s.c.Read(s.srv.discard)
+	s.check = s.srv.rt.Sleep(lingerCheck)
+	s.state = sessionLingering
+}
+
+// lingerCheck is how often a lingering session looks whether the client
+// has acknowledged everything: an acknowledgement wakes nobody.
+const lingerCheck = 10 * time.Millisecond
 
 // finish ends the session: it closes its connection and returns Ready
 // with its result.
@@ -166,7 +215,9 @@ func (s *echoSession) close() {
 	s.state = sessionDone
 	drop(s.read)
 	drop(s.write)
-	s.read, s.write = nil, nil
+	drop(s.discard)
+	drop(s.check)
+	s.read, s.write, s.discard, s.check = nil, nil, nil, nil
 	s.c.Close()
 }
 
