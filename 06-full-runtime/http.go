@@ -73,10 +73,11 @@ type httpSession struct {
 	in      []byte // bytes of requests not answered yet
 	out     []byte // responses not written yet
 	closing bool   // the last response says Connection: close
+	skip    int    // bytes of an answered request's body still to come, to be dropped
 	total   int64  // bytes written
 	task    *Waker
 	idle    timer       // fires when the connection has been idle for srv.idle
-	active  time.Time   // when the last bytes arrived
+	active  time.Time   // when the connection opened, or the last whole request came
 	write   writeFuture // inline, reused for every batch
 }
 
@@ -113,8 +114,7 @@ func (h *httpSession) Poll(cx *Context) Poll[echoed] {
 				}
 				return Pending[echoed]()
 			}
-			h.active = time.Now()
-			h.respond(h.active)
+			h.respond(time.Now())
 			if len(h.out) > 0 {
 				h.srv.stats.batches++
 				h.write = writeFuture{c: h.c, p: h.out}
@@ -154,9 +154,20 @@ func (h *httpSession) fill() (int, error) {
 // respond answers every complete request in h.in, appending the answers
 // to h.out in order, and keeps the incomplete rest. A request that is
 // malformed or too large is answered with an error and ends the
-// connection: nothing after it is read.
+// connection: nothing after it is read. A request's body is not needed
+// for any answer we give, so it is skipped as it arrives, never held:
+// memory stays bounded by maxHead and one read, whatever Content-Length
+// announces.
 func (h *httpSession) respond(now time.Time) {
 	for !h.closing {
+		if h.skip > 0 { // the body of a request already answered
+			n := min(h.skip, len(h.in))
+			h.in = h.in[:copy(h.in, h.in[n:])]
+			h.skip -= n
+			if h.skip > 0 {
+				return
+			}
+		}
 		end := bytes.Index(h.in, crlfcrlf)
 		if end < 0 {
 			if len(h.in) > maxHead {
@@ -173,12 +184,10 @@ func (h *httpSession) respond(now time.Time) {
 			h.fail(status, statusText(status), now)
 			return
 		}
-		consumed := end + 4 + req.bodyLen
-		if consumed > len(h.in) {
-			return // the body has not all arrived; our answers never need it, but it must be skipped
-		}
 		h.answer(req, now)
-		h.in = h.in[:copy(h.in, h.in[consumed:])]
+		h.active = now // a whole request came: the idle limit starts again
+		h.in = h.in[:copy(h.in, h.in[end+4:])]
+		h.skip = req.bodyLen
 	}
 }
 
@@ -348,8 +357,9 @@ func statusText(code int) string {
 	return "Error"
 }
 
-// expired reports whether the connection has been idle for the server's
-// idle limit.
+// expired reports whether the server's idle limit has passed since the
+// connection opened or the last whole request came. Bytes alone do not
+// count: a client trickling a head a byte at a time is idle all the same.
 func (h *httpSession) expired(now time.Time) bool {
 	return now.Sub(h.active) >= h.srv.idle
 }

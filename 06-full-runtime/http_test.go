@@ -252,3 +252,42 @@ func FuzzHTTP(f *testing.F) {
 		}
 	})
 }
+
+func TestHTTPBodies(t *testing.T) {
+	t.Run("a body is skipped as it comes, never held, however long it says it is", func(t *testing.T) {
+		h := newBareHTTPSession()
+		now := time.Now()
+		h.in = append(h.in, "POST /plaintext HTTP/1.1\r\nContent-Length: 100000000000\r\n\r\n"...)
+		h.in = append(h.in, bytes.Repeat([]byte("b"), 64<<10)...)
+		h.respond(now)
+		assert.Contains(t, string(h.out), "HTTP/1.1 405 Method Not Allowed", "answered before the body has come")
+		assert.Empty(t, h.in, "body bytes held")
+		assert.Equal(t, 100000000000-(64<<10), h.skip, "body bytes still to skip")
+		h.skip = 5 // pretend the rest has come but five bytes
+		h.out = h.out[:0]
+		h.in = append(h.in, "12345"+get...)
+		h.respond(now)
+		assert.Contains(t, string(h.out), "HTTP/1.1 200 OK", "the request after the body")
+	})
+
+	t.Run("a head trickled a byte at a time is closed at the idle limit", func(t *testing.T) {
+		ts := startHTTPServer(t, func(s *server) { s.idle = 100 * time.Millisecond })
+		c := dial(t, ts)
+		closed := make(chan error, 1)
+		go func() {
+			_, err := io.ReadAll(c)
+			closed <- err
+		}()
+		head := "GET /plaintext HTTP/1.1\r\nX-Slow: " + strings.Repeat("s", 1000)
+		var err error
+		for i := 0; i < len(head) && err == nil; i++ {
+			select {
+			case err = <-closed:
+			default:
+				_, err = io.WriteString(c, head[i:i+1])
+				time.Sleep(5 * time.Millisecond) // the trickle's pace, not synchronisation
+			}
+		}
+		require.Error(t, err, "the server closed the connection before the head was whole")
+	})
+}

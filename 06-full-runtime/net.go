@@ -222,6 +222,15 @@ func (c *Conn) wait(cx *Context, dir Interest) error {
 	return c.rt.reactor.WakeOn(c.fd, dir, cx.Waker)
 }
 
+// forget withdraws the waker a dropped future left with the reactor.
+// Not once c is closed: its number may belong to a new connection by
+// now, whose waker it would take.
+func (c *Conn) forget(dir Interest) {
+	if !c.closed {
+		c.rt.reactor.Forget(c.fd, dir)
+	}
+}
+
 // Yielding reports whether the task being polled has spent its budget of
 // reads and writes: a Pending from a socket future now means "run again
 // after the others", not "nothing to do until the next event".
@@ -279,7 +288,7 @@ func (r *readFuture) finish(n int, err error) Poll[Result[int]] {
 
 func (r *readFuture) Drop() {
 	if !r.done {
-		r.c.rt.reactor.Forget(r.c.fd, Readable)
+		r.c.forget(Readable)
 		r.done = true
 	}
 }
@@ -369,7 +378,7 @@ func (r *readLineFuture) finish(line []byte, err error) Poll[Result[[]byte]] {
 
 func (r *readLineFuture) Drop() {
 	if !r.done {
-		r.c.rt.reactor.Forget(r.c.fd, Readable)
+		r.c.forget(Readable)
 		r.done = true
 	}
 }
@@ -446,7 +455,7 @@ func (w *writeFuture) finish(err error) Poll[Result[int]] {
 
 func (w *writeFuture) Drop() {
 	if !w.done {
-		w.c.rt.reactor.Forget(w.c.fd, Writable)
+		w.c.forget(Writable)
 		w.done = true
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -278,5 +279,24 @@ func TestConnShortReads(t *testing.T) {
 		require.NoError(t, err, "BlockOn")
 		assert.Equal(t, Result[[]byte]{Value: []byte("a\nbb\nccc\n")}, r, "lines")
 		assert.Equal(t, "partial", string(c.in[c.used:]), "kept")
+	})
+}
+
+func TestIOBudget(t *testing.T) {
+	t.Run("a read that would take more than the budget yields, and finishes on the next poll", func(t *testing.T) {
+		rt := newTestRuntime(t)
+		rt.scratch = make([]byte, 8) // 8 bytes a read: a 2000-byte line takes 250 reads
+		c, peer := connPair(t, rt)
+		write(t, peer, strings.Repeat("x", 1999)+"\n")
+		f := c.ReadLine(4000)
+		w := testWaker(t, "reader")
+		rt.ex.ioLeft = ioBudget
+		require.False(t, f.Poll(&Context{Waker: w}).IsReady(), "the first poll runs out of budget")
+		assert.True(t, tookWake(w), "the task woke itself: nothing else would, the data is there")
+		assert.Nil(t, rt.reactor.regs[c.fd].reader.waker, "and did not wait for an edge")
+		rt.ex.ioLeft = ioBudget // as the executor does before each poll
+		r, ok := f.Poll(&Context{Waker: w}).Value()
+		require.True(t, ok, "the second poll finishes")
+		assert.Len(t, r.Value, 2000, "the line")
 	})
 }
