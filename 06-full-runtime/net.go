@@ -169,14 +169,14 @@ func (c *Conn) read() ([]byte, error) {
 	if c.closed {
 		return nil, errClosed
 	}
-	if !c.rt.ex.spend() {
-		return nil, nil // out of budget: the caller's wait makes the task yield
-	}
 	if c.drained && c.rt.reactor.Quiet(c.fd) {
 		c.drained = false
 		return nil, nil
 	}
 	c.drained = false
+	if !c.rt.ex.spend() {
+		return nil, nil // out of budget: the caller's wait makes the task yield
+	}
 	for {
 		n, err := unix.Read(c.fd, c.rt.scratch)
 		switch {
@@ -213,10 +213,16 @@ func (c *Conn) compact() {
 // wait is what a socket future does when a read or write said EAGAIN: it
 // hands the task's waker to the reactor for dir. Unless the EAGAIN was
 // the budget's (see ioBudget): then the socket may still have data, and
-// nothing would announce it, so the task wakes itself and yields.
+// nothing would announce it, so the task wakes itself and yields, after
+// the loop's next look at the kernel.
 func (c *Conn) wait(cx *Context, dir Interest) error {
 	if c.rt.ex.ioLeft <= 0 {
 		cx.Waker.Wake()
+		// And have the loop look at the kernel before it runs anyone
+		// again: otherwise a flooding session, back at the end of the
+		// queue, would keep the others' events waiting for up to a
+		// whole poll budget of turns.
+		c.rt.ex.budget = 0
 		return nil
 	}
 	return c.rt.reactor.WakeOn(c.fd, dir, cx.Waker)

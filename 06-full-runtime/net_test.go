@@ -271,6 +271,24 @@ func TestConnShortReads(t *testing.T) {
 		assert.Equal(t, "two\n", string(r.Value), "second line")
 	})
 
+	t.Run("a short read is not trusted once an edge has come since", func(t *testing.T) {
+		rt := newTestRuntime(t)
+		c, peer := connPair(t, rt)
+		write(t, peer, "one\n")
+		r := readLine(t, rt, c, 100)
+		require.Equal(t, "one\n", string(r.Value), "first line")
+		require.True(t, c.drained, "the read was short")
+		// More comes while the reader is busy elsewhere: the reactor
+		// notes the edge, since nobody waits for it.
+		write(t, peer, "two\n")
+		_, err := rt.reactor.Wait(-1)
+		require.NoError(t, err, "Wait")
+		require.True(t, rt.reactor.regs[c.fd].reader.ready, "the edge was noted")
+		v, ok := c.ReadLine(100).Poll(&Context{Waker: testWaker(t, "reader")}).Value()
+		require.True(t, ok, "the line is read at once, not waited for")
+		assert.Equal(t, "two\n", string(v.Value), "second line")
+	})
+
 	t.Run("ReadLines returns every whole line there is, and keeps the rest", func(t *testing.T) {
 		rt := newTestRuntime(t)
 		c, peer := connPair(t, rt)

@@ -160,6 +160,7 @@ func (s *echoSession) Poll(cx *Context) Poll[echoed] {
 			r, ok := s.discard.Poll(cx).Value()
 			if !ok {
 				if !s.check.Poll(cx).IsReady() {
+					s.c.rt.reactor.WakeOn(s.c.fd, Writable, cx.Waker) // an ACK may raise an edge
 					return Pending[echoed]()
 				}
 				s.check = s.srv.rt.Sleep(lingerCheck) // acks wake nobody: look again soon
@@ -178,10 +179,10 @@ func (s *echoSession) Poll(cx *Context) Poll[echoed] {
 // linger starts a lingering close. Closing a socket that the client is
 // still writing to would be abrupt: data that arrives after close makes
 // the kernel answer with a reset and throw away what it had not yet
-// delivered of our echoes. So if any echo is still unacknowledged, shut
-// our side first (the client reads every echo, then EOF) and read and
-// drop what the client sends, until our last byte is acknowledged or the
-// client closes. Otherwise, close at once.
+// delivered of our echoes. So shut our side first (the client reads every
+// echo, then EOF), and read and drop what the client sends, until every
+// byte we sent, the FIN included, is acknowledged, or the client closes.
+// For an idle client that is one round trip.
 func (s *echoSession) linger() {
 	drop(s.read)
 	s.read = nil
@@ -192,7 +193,9 @@ func (s *echoSession) linger() {
 }
 
 // lingerCheck is how often a lingering session looks whether the client
-// has acknowledged everything: an acknowledgement wakes nobody.
+// has acknowledged everything. An acknowledgement often raises an
+// EPOLLOUT edge, which wakes the session sooner, but not always (only
+// when a writer had found the send buffer full), so we also look.
 const lingerCheck = 10 * time.Millisecond
 
 // finish ends the session: it closes its connection and returns Ready
