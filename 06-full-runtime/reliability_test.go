@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -131,6 +132,43 @@ func TestReliability(t *testing.T) {
 		}
 		ts.stop()
 		assert.Equal(t, int64(1000), ts.stats.timedOut, "sessions closed for idling")
+	})
+
+	t.Run("a burst of 3000 connects at once: every one accepted and served", func(t *testing.T) {
+		ts := startTestServer(t)
+		const n = 3000
+		var start, done sync.WaitGroup
+		errs := make(chan error, n)
+		start.Add(1)
+		for i := range n {
+			done.Add(1)
+			go func() {
+				defer done.Done()
+				start.Wait() // all at once, against the listen backlog
+				c, err := net.DialTimeout("tcp", ts.addr.String(), 20*time.Second)
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(20 * time.Second))
+				line := fmt.Sprintf("burst %d\n", i)
+				got := make([]byte, len(line))
+				if _, err := io.WriteString(c, line); err != nil {
+					errs <- err
+				} else if _, err := io.ReadFull(c, got); err != nil || string(got) != line {
+					errs <- fmt.Errorf("client %d: got %q, %v", i, got, err)
+				}
+			}()
+		}
+		start.Done()
+		done.Wait()
+		close(errs)
+		for err := range errs {
+			assert.NoError(t, err, "a client of the burst")
+		}
+		ts.stop()
+		assert.Equal(t, int64(n), ts.stats.accepted, "accepted")
 	})
 
 	t.Run("a line split at every byte boundary is echoed exactly", func(t *testing.T) {

@@ -7,6 +7,8 @@
 //	go run ./bench            every scenario, 5 runs of 3 s each (about 8 minutes)
 //	go run ./bench -quick     the same with 0.5 s runs (under 2 minutes)
 //	go run ./bench -soak 60s  thousands of random clients against chapter 06; nothing lost or leaked
+//	go run ./bench -load 127.0.0.1:7000 -c 50 -d 16       the load generator alone, against any server
+//	go run ./bench -load 127.0.0.1:7000 -rate 20000       open loop: latency from when each request was due
 //
 // Every server runs in a process of its own, pinned to CPU 0 when taskset
 // is installed; the load generator (load.go: one thread, raw epoll) runs
@@ -89,8 +91,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 	only := flags.String("only", "", "run only the scenarios whose name contains `TEXT`")
 	soak := flags.Duration("soak", 0, "instead of the table: soak chapter 06 for this long with random clients")
 	soakClients := flags.Int("soak-clients", 2000, "soak: concurrent clients")
+	load := flags.String("load", "", "instead of the table: drive the server at `ADDR` with the load generator alone, and print what it measured")
+	conns := flags.Int("c", 50, "-load: connections")
+	size := flags.Int("s", echoSize, "-load: echo message size in bytes, newline included")
+	depth := flags.Int("d", 1, "-load: requests in flight per connection (closed loop)")
+	rate := flags.Float64("rate", 0, "-load: open loop instead, at this many requests per second in all; latency counts from when each was due")
+	mode := flags.String("mode", "echo", "-load: echo or http")
 	if err := flags.Parse(args); err != nil {
 		return 2
+	}
+	if *load != "" {
+		res, err := runLoad(loadConfig{Addr: *load, Mode: *mode, Conns: *conns, Size: *size, Depth: *depth, Rate: *rate,
+			Warmup: *warmup, Duration: *duration}, io.Discard)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench: load:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s answers in %.2f s: %s per second; latency p50 %.0f µs, p99 %.0f µs\n",
+			thousands(float64(res.Responses)), res.Seconds, thousands(float64(res.Responses)/res.Seconds), res.P50us, res.P99us)
+		return 0
 	}
 	if *quick {
 		*duration, *warmup = 500*time.Millisecond, 200*time.Millisecond
