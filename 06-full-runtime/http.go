@@ -49,8 +49,9 @@ var helloBody = []byte("Hello, World!")
 type httpState int
 
 const (
-	httpReading httpState = iota // waiting for the rest of a request head
-	httpWriting                  // the responses to all complete requests are being written
+	httpReading   httpState = iota // waiting for the rest of a request head
+	httpWriting                    // the responses to all complete requests are being written
+	httpLingering                  // the last answer is written and our side shut: reading to the client's EOF
 	httpDone
 )
 
@@ -63,7 +64,7 @@ const (
 //	            respond(&req, &mut out);
 //	        }
 //	        conn.write_all(&out).await?;                          // httpWriting
-//	        if closing { return Ok(total) }
+//	        if closing { return linger(conn).await }               // httpLingering
 //	    }
 //	}
 type httpSession struct {
@@ -77,12 +78,13 @@ type httpSession struct {
 	total   int64  // bytes written
 	task    *Waker
 	idle    timer       // fires when the connection has been idle for srv.idle
+	check   timer       // while lingering: the next look at what is unacknowledged
 	active  time.Time   // when the connection opened, or the last whole request came
 	write   writeFuture // inline, reused for every batch
 }
 
 func newHTTPSession(c *Conn, srv *server) session {
-	return &httpSession{c: c, srv: srv, active: time.Now(), idle: timer{index: -1}}
+	return &httpSession{c: c, srv: srv, active: time.Now(), idle: timer{index: -1}, check: timer{index: -1}}
 }
 
 func (h *httpSession) kind() string  { return "http" }
@@ -131,9 +133,37 @@ func (h *httpSession) Poll(cx *Context) Poll[echoed] {
 				return h.finish(w.Err)
 			}
 			if h.closing {
-				return h.finish(nil)
+				// The answer that ends the connection is written. Close
+				// gently, as the echo session does at shutdown: a client
+				// still sending (a body, more pipelined requests) would
+				// otherwise draw a reset that can destroy that answer.
+				h.c.CloseWrite()
+				h.active, h.state = time.Now(), httpLingering
+				continue
 			}
 			h.state = httpReading
+		case httpLingering:
+			now := time.Now()
+			if n, err := h.c.Unacked(); err != nil || n == 0 || h.expired(now) {
+				return h.finish(nil) // all acknowledged, FIN included; or the idle limit bounds the wait
+			}
+			for { // drop what the client still sends
+				data, err := h.c.read()
+				if err != nil {
+					return h.finish(nil) // EOF or a reset: the client is done
+				}
+				if data == nil {
+					break
+				}
+			}
+			if err := h.c.wait(cx, Readable); err != nil {
+				return h.finish(err)
+			}
+			h.c.rt.reactor.WakeOn(h.c.fd, Writable, cx.Waker) // an acknowledgement may raise an edge
+			if !h.srv.rt.timers.holds(&h.check) {
+				h.srv.rt.timers.schedule(&h.check, now.Add(lingerCheck), cx.Waker) // and if not, look again soon
+			}
+			return Pending[echoed]()
 		default:
 			panic("httpSession: polled after it returned Ready")
 		}
@@ -390,6 +420,7 @@ func (h *httpSession) Drop() {
 func (h *httpSession) close() {
 	h.state = httpDone
 	h.srv.rt.timers.remove(&h.idle)
+	h.srv.rt.timers.remove(&h.check)
 	if !h.write.done && h.write.c != nil {
 		h.write.Drop()
 	}

@@ -164,6 +164,18 @@ func TestHTTP(t *testing.T) {
 		})
 	}
 
+	t.Run("an answer that closes the connection survives a client that goes on sending", func(t *testing.T) {
+		ts := startHTTPServer(t)
+		c := dial(t, ts)
+		_, err := io.WriteString(c, "GET /plaintext HTTP/1.1\r\nConnection: close\r\n\r\n")
+		require.NoError(t, err, "write")
+		go c.Write(bytes.Repeat([]byte("more junk "), 100<<10)) // 1 MiB the server will never answer
+		r := bufio.NewReader(c)
+		codes, bodies := readResponses(t, r, 1)
+		assert.Equal(t, []int{200}, codes, "the answer arrived whole, not destroyed by a reset")
+		assert.Equal(t, []string{"Hello, World!"}, bodies, "body")
+	})
+
 	t.Run("HEAD gets the headers without the body", func(t *testing.T) {
 		ts := startHTTPServer(t)
 		c := dial(t, ts)
@@ -205,7 +217,7 @@ func TestHTTP(t *testing.T) {
 // newBareHTTPSession is a session with no connection, for driving respond
 // directly: parsing and answering without sockets.
 func newBareHTTPSession() *httpSession {
-	return &httpSession{srv: &server{}, idle: timer{index: -1}}
+	return &httpSession{srv: &server{}, idle: timer{index: -1}, check: timer{index: -1}}
 }
 
 func TestHTTPRespondAllocatesNothing(t *testing.T) {
