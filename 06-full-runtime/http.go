@@ -77,14 +77,14 @@ type httpSession struct {
 	skip    int    // bytes of an answered request's body still to come, to be dropped
 	total   int64  // bytes written
 	task    *Waker
-	idle    timer       // fires when the connection has been idle for srv.idle
-	check   timer       // while lingering: the next look at what is unacknowledged
-	active  time.Time   // when the connection opened, or the last whole request came
-	write   writeFuture // inline, reused for every batch
+	idle    timer                    // fires when the connection has been idle for srv.idle
+	linger  Future[Result[struct{}]] // the gentle close after the last answer, bounded by the idle limit
+	active  time.Time                // when the connection opened, or the last whole request came
+	write   writeFuture              // inline, reused for every batch
 }
 
 func newHTTPSession(c *Conn, srv *server) session {
-	return &httpSession{c: c, srv: srv, active: time.Now(), idle: timer{index: -1}, check: timer{index: -1}}
+	return &httpSession{c: c, srv: srv, active: time.Now(), idle: timer{index: -1}}
 }
 
 func (h *httpSession) kind() string  { return "http" }
@@ -137,33 +137,17 @@ func (h *httpSession) Poll(cx *Context) Poll[echoed] {
 				// gently, as the echo session does at shutdown: a client
 				// still sending (a body, more pipelined requests) would
 				// otherwise draw a reset that can destroy that answer.
-				h.c.CloseWrite()
-				h.active, h.state = time.Now(), httpLingering
+				h.srv.rt.timers.remove(&h.idle)
+				h.linger = Timeout(h.srv.rt, h.srv.idle, h.c.Linger())
+				h.state = httpLingering
 				continue
 			}
 			h.state = httpReading
 		case httpLingering:
-			now := time.Now()
-			if n, err := h.c.Unacked(); err != nil || n == 0 || h.expired(now) {
-				return h.finish(nil) // all acknowledged, FIN included; or the idle limit bounds the wait
+			if !h.linger.Poll(cx).IsReady() {
+				return Pending[echoed]()
 			}
-			for { // drop what the client still sends
-				data, err := h.c.read()
-				if err != nil {
-					return h.finish(nil) // EOF or a reset: the client is done
-				}
-				if data == nil {
-					break
-				}
-			}
-			if err := h.c.wait(cx, Readable); err != nil {
-				return h.finish(err)
-			}
-			h.c.rt.reactor.WakeOn(h.c.fd, Writable, cx.Waker) // an acknowledgement may raise an edge
-			if !h.srv.rt.timers.holds(&h.check) {
-				h.srv.rt.timers.schedule(&h.check, now.Add(lingerCheck), cx.Waker) // and if not, look again soon
-			}
-			return Pending[echoed]()
+			return h.finish(nil)
 		default:
 			panic("httpSession: polled after it returned Ready")
 		}
@@ -420,7 +404,7 @@ func (h *httpSession) Drop() {
 func (h *httpSession) close() {
 	h.state = httpDone
 	h.srv.rt.timers.remove(&h.idle)
-	h.srv.rt.timers.remove(&h.check)
+	drop(h.linger)
 	if !h.write.done && h.write.c != nil {
 		h.write.Drop()
 	}

@@ -26,6 +26,8 @@ import (
 //	c.ReadLines(max)       Future[Result[[]byte]]: every whole line that has arrived, each at most max
 //	c.Write(p)             Future[Result[int]]: at least one byte written
 //	c.WriteAll(p)          Future[Result[int]]: every byte written, the unsent tail kept between polls
+//	c.Linger()             Future[struct{}]: shuts our side, then drops what the peer sends until
+//	                       it has acknowledged all we sent, or closed: call Close after it
 //	c.Close()              deregisters, then closes
 //
 // Dropping one of these futures before it is Ready withdraws its waker
@@ -472,6 +474,78 @@ func (c *Conn) CloseWrite() error {
 		return os.NewSyscallError("shutdown", err)
 	}
 	return nil
+}
+
+// Linger returns a future for a gentle close. Closing a socket that the
+// peer is still writing to is abrupt: data that arrives after close makes
+// the kernel answer with a reset, and a reset throws away what the peer
+// had not yet read of ours. So Linger shuts our side first (the peer reads
+// everything, then EOF), then reads and drops whatever the peer still
+// sends, and is Ready once every byte we sent, our FIN included, is
+// acknowledged, or the peer has closed or reset. For an idle peer that is
+// one round trip. A peer that never reads keeps it Pending: bound it with
+// Timeout, or drop it. Call Close after it.
+func (c *Conn) Linger() Future[struct{}] {
+	return &lingerFuture{c: c, check: timer{index: -1}}
+}
+
+// lingerCheck is how often a lingering close looks whether the peer has
+// acknowledged everything. An acknowledgement often raises an EPOLLOUT
+// edge, which wakes the task sooner, but not always (only when a writer
+// had found the send buffer full), so it also looks on a timer.
+const lingerCheck = 10 * time.Millisecond
+
+type lingerFuture struct {
+	c       *Conn
+	check   timer // the next look at what is unacknowledged
+	started bool  // our side is shut
+	done    bool
+}
+
+func (l *lingerFuture) Poll(cx *Context) Poll[struct{}] {
+	if l.done {
+		panic("Linger: polled after it returned Ready")
+	}
+	c := l.c
+	if !l.started {
+		c.CloseWrite() // if it fails, the connection is broken: Unacked or read says so
+		l.started = true
+	}
+	for {
+		if n, err := c.Unacked(); err != nil || n == 0 {
+			return l.finish() // all acknowledged, FIN included
+		}
+		data, err := c.read()
+		if err != nil {
+			return l.finish() // EOF or a reset: the peer is done
+		}
+		if data == nil {
+			break // EAGAIN; what came before is dropped
+		}
+	}
+	if err := c.wait(cx, Readable); err != nil {
+		return l.finish()
+	}
+	c.rt.reactor.WakeOn(c.fd, Writable, cx.Waker) // an acknowledgement may raise an edge
+	if !c.rt.timers.holds(&l.check) {
+		c.rt.timers.schedule(&l.check, time.Now().Add(lingerCheck), cx.Waker) // and if not, look again soon
+	}
+	return Pending[struct{}]()
+}
+
+func (l *lingerFuture) finish() Poll[struct{}] {
+	l.Drop()
+	l.done = true
+	return Ready(struct{}{})
+}
+
+// Drop cancels the timer and withdraws the wakers.
+func (l *lingerFuture) Drop() {
+	if !l.done {
+		l.c.rt.timers.remove(&l.check)
+		l.c.forget(Readable)
+		l.c.forget(Writable)
+	}
 }
 
 // Unacked is how many bytes written to c the peer has not acknowledged

@@ -27,7 +27,6 @@ type server struct {
 	stats    stats
 	trace    tracer
 	date     httpDate // the HTTP application's Date header, formatted once a second
-	discard  []byte   // where lingering sessions read what they throw away
 
 	mu        sync.Mutex // guards the two fields below, shared with shutdown
 	stopping  bool       // shutdown was called
@@ -47,7 +46,6 @@ func newServer(addr string, grace, idle time.Duration, trace, log io.Writer) (*s
 	return &server{
 		rt: rt, ln: ln, addr: ln.Addr(), grace: grace, idle: idle,
 		live: make(map[session]struct{}), open: newEchoSession, trace: tracer{trace},
-		discard: make([]byte, 4<<10),
 	}, nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 )
 
 // The echo application: what a user of the runtime writes. It knows
@@ -46,19 +45,18 @@ const maxLine = 64 << 10
 // server shuts down, a session that is waiting for a line stops reading
 // as soon as it has echoed every whole line it has read and its socket has
 // nothing more (a partial line is dropped; one in the middle of writing an
-// echo finishes the echo first); then it closes gently: see linger.
+// echo finishes the echo first); then it closes gently: see startLinger.
 type echoSession struct {
-	state   sessionState
-	c       *Conn
-	read    Future[Result[Result[[]byte]]] // the Timeout(ReadLines) being awaited, in sessionReading
-	discard Future[Result[int]]            // the Read being awaited, in sessionLingering
-	check   Future[struct{}]               // the next look at what is unacknowledged, in sessionLingering
-	write   Future[Result[int]]            // the WriteAll being awaited, in the writing states
-	last    bool                           // the line being written is the last: EOF came with it
-	err     error                          // why the session ends, once decided
-	total   int64                          // bytes echoed so far
-	srv     *server
-	task    *Waker // this session's task, for shutdown to wake it
+	state  sessionState
+	c      *Conn
+	read   Future[Result[Result[[]byte]]] // the Timeout(ReadLines) being awaited, in sessionReading
+	linger Future[struct{}]               // the gentle close being awaited, in sessionLingering
+	write  Future[Result[int]]            // the WriteAll being awaited, in the writing states
+	last   bool                           // the line being written is the last: EOF came with it
+	err    error                          // why the session ends, once decided
+	total  int64                          // bytes echoed so far
+	srv    *server
+	task   *Waker // this session's task, for shutdown to wake it
 }
 
 type sessionState int
@@ -67,7 +65,7 @@ const (
 	sessionReading   sessionState = iota // at read_lines().await: waiting for a whole line
 	sessionWriting                       // at write_all(lines).await: the send buffer was full
 	sessionRefusing                      // at write_all(error).await: the line was too long or too slow
-	sessionLingering                     // shutting down: our side is shut, reading to the client's EOF
+	sessionLingering                     // shutting down: at conn.linger().await, a gentle close
 	sessionDone                          // returned Ready: EOF, an error, or shutdown
 )
 
@@ -104,7 +102,7 @@ func (s *echoSession) Poll(cx *Context) Poll[echoed] {
 					// Shutting down, and nothing to echo: no whole line
 					// has come (a partial one is dropped; nothing was
 					// promised for it), and the socket had no more.
-					s.linger()
+					s.startLinger()
 					continue
 				}
 				return Pending[echoed]()
@@ -151,52 +149,27 @@ func (s *echoSession) Poll(cx *Context) Poll[echoed] {
 			}
 			s.state = sessionReading
 		case sessionLingering:
-			// Read and drop whatever the client still sends, until it
-			// has acknowledged every byte we sent, or closed its side
-			// (or the grace period ends and we are dropped).
-			if n, err := s.c.Unacked(); err != nil || n == 0 {
-				return s.finish(nil)
+			// The grace period bounds this wait: when it ends, the
+			// serve task stops waiting and the session is dropped.
+			if !s.linger.Poll(cx).IsReady() {
+				return Pending[echoed]()
 			}
-			r, ok := s.discard.Poll(cx).Value()
-			if !ok {
-				if !s.check.Poll(cx).IsReady() {
-					s.c.rt.reactor.WakeOn(s.c.fd, Writable, cx.Waker) // an ACK may raise an edge
-					return Pending[echoed]()
-				}
-				s.check = s.srv.rt.Sleep(lingerCheck) // acks wake nobody: look again soon
-				continue
-			}
-			if r.Err != nil {
-				return s.finish(nil) // EOF, or the client reset: either way it has all we sent
-			}
-			s.discard = s.c.Read(s.srv.discard)
+			return s.finish(nil)
 		default:
 			panic("echoSession: polled after it returned Ready")
 		}
 	}
 }
 
-// linger starts a lingering close. Closing a socket that the client is
-// still writing to would be abrupt: data that arrives after close makes
-// the kernel answer with a reset and throw away what it had not yet
-// delivered of our echoes. So shut our side first (the client reads every
-// echo, then EOF), and read and drop what the client sends, until every
-// byte we sent, the FIN included, is acknowledged, or the client closes.
-// For an idle client that is one round trip.
-func (s *echoSession) linger() {
+// startLinger stops reading and closes gently (see Conn.Linger): the
+// client reads every echo, then EOF, and gets no reset for what it may
+// still be sending.
+func (s *echoSession) startLinger() {
 	drop(s.read)
 	s.read = nil
-	s.c.CloseWrite() // if it fails, the connection is broken: the next step says so
-	s.discard = s.c.Read(s.srv.discard)
-	s.check = s.srv.rt.Sleep(lingerCheck)
+	s.linger = s.c.Linger()
 	s.state = sessionLingering
 }
-
-// lingerCheck is how often a lingering session looks whether the client
-// has acknowledged everything. An acknowledgement often raises an
-// EPOLLOUT edge, which wakes the session sooner, but not always (only
-// when a writer had found the send buffer full), so we also look.
-const lingerCheck = 10 * time.Millisecond
 
 // finish ends the session: it closes its connection and returns Ready
 // with its result.
@@ -218,9 +191,8 @@ func (s *echoSession) close() {
 	s.state = sessionDone
 	drop(s.read)
 	drop(s.write)
-	drop(s.discard)
-	drop(s.check)
-	s.read, s.write, s.discard, s.check = nil, nil, nil, nil
+	drop(s.linger)
+	s.read, s.write, s.linger = nil, nil, nil
 	s.c.Close()
 }
 
