@@ -303,3 +303,13 @@ func TestHTTPBodies(t *testing.T) {
 		require.Error(t, err, "the server closed the connection before the head was whole")
 	})
 }
+
+func TestHTTPDate(t *testing.T) {
+	var d httpDate
+	t0 := time.Date(2026, 11, 27, 16, 0, 0, 100, time.UTC)
+	first := d.get(t0)
+	assert.Equal(t, "Fri, 27 Nov 2026 16:00:00 GMT", string(first), "format")
+	again := d.get(t0.Add(900 * time.Millisecond))
+	assert.Same(t, &first[0], &again[0], "within the same second: the same bytes, not formatted again")
+	assert.Equal(t, "Fri, 27 Nov 2026 16:00:01 GMT", string(d.get(t0.Add(time.Second))), "the next second")
+}
