@@ -6,8 +6,11 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"time"
+
+	"github.com/asyncio-go/tutorial/06-full-runtime/async"
 )
 
 // A second application on the same runtime: just enough HTTP/1.1 for
@@ -52,7 +55,7 @@ const (
 	httpReading   httpState = iota // waiting for the rest of a request head
 	httpWriting                    // the responses to all complete requests are being written
 	httpLingering                  // the last answer is written and our side shut: reading to the client's EOF
-	httpDone
+	httpDone                       // returned Ready
 )
 
 // httpSession serves one HTTP connection:
@@ -67,85 +70,91 @@ const (
 //	        if closing { return linger(conn).await }               // httpLingering
 //	    }
 //	}
+//
+// It is written on the connection's PollRead and PollWrite, with its
+// state in its own fields, so that nothing is allocated per request: the
+// input buffer is read into directly, the output buffer is written from
+// directly, and the idle limit is a Deadline moved at each request.
 type httpSession struct {
 	state   httpState
-	c       *Conn
+	c       *async.Conn
 	srv     *server
 	in      []byte // bytes of requests not answered yet
 	out     []byte // responses not written yet
+	sent    int    // bytes at the front of out already written
 	closing bool   // the last response says Connection: close
 	skip    int    // bytes of an answered request's body still to come, to be dropped
 	total   int64  // bytes written
-	task    *Waker
-	idle    timer                    // fires when the connection has been idle for srv.idle
-	linger  Future[Result[struct{}]] // the gentle close after the last answer, bounded by the idle limit
-	active  time.Time                // when the connection opened, or the last whole request came
-	write   writeFuture              // inline, reused for every batch
+	task    *async.Waker
+	idle    *async.Deadline                      // the connection opened, or the last whole request came, this long ago
+	linger  async.Future[async.Result[struct{}]] // the gentle close after the last answer, bounded by the idle limit
 }
 
-func newHTTPSession(c *Conn, srv *server) session {
-	return &httpSession{c: c, srv: srv, active: time.Now(), idle: timer{index: -1}}
+func newHTTPSession(c *async.Conn, srv *server) session {
+	h := &httpSession{c: c, srv: srv, idle: srv.rt.NewDeadline()}
+	h.idle.Reset(time.Now().Add(srv.idle))
+	return h
 }
 
-func (h *httpSession) kind() string  { return "http" }
-func (h *httpSession) waker() *Waker { return h.task }
+func (h *httpSession) kind() string        { return "http" }
+func (h *httpSession) waker() *async.Waker { return h.task }
 
-func (h *httpSession) Poll(cx *Context) Poll[echoed] {
+func (h *httpSession) Poll(cx *async.Context) async.Poll[sessionResult] {
 	h.task = cx.Waker
 	for {
 		switch h.state {
 		case httpReading:
-			n, err := h.fill()
+			r, ok := h.fill(cx).Value()
 			switch {
-			case err == io.EOF && len(h.in) == 0:
-				return h.finish(nil) // the client closed between requests
-			case err == io.EOF:
-				return h.finish(errors.New("connection closed in the middle of a request"))
-			case err != nil:
-				return h.finish(err)
-			case n == 0: // EAGAIN
-				if h.srv.draining && len(h.in) == 0 && !h.c.Yielding() {
+			case !ok: // nothing more to read for now
+				if h.srv.draining && len(h.in) == 0 {
 					return h.finish(nil) // shutting down, and no request has begun
 				}
-				if h.idle.fired && h.expired(time.Now()) {
+				if h.idle.Poll(cx).IsReady() {
 					return h.finish(nil) // idle too long: close without a word, as HTTP servers do
 				}
-				h.armIdle()
-				if err := h.c.wait(cx, Readable); err != nil {
-					return h.finish(err)
-				}
-				return Pending[echoed]()
+				return async.Pending[sessionResult]()
+			case r.Err == io.EOF && len(h.in) == 0:
+				return h.finish(nil) // the client closed between requests
+			case r.Err == io.EOF:
+				return h.finish(errors.New("connection closed in the middle of a request"))
+			case r.Err != nil:
+				return h.finish(r.Err)
 			}
-			h.respond(time.Now())
+			if now := time.Now(); h.respond(now) > 0 {
+				h.idle.Reset(now.Add(h.srv.idle)) // a whole request came: the idle limit starts again
+			}
 			if len(h.out) > 0 {
 				h.srv.stats.batches++
-				h.write = writeFuture{c: h.c, p: h.out}
 				h.state = httpWriting
 			}
 		case httpWriting:
-			w, ok := h.write.Poll(cx).Value()
-			if !ok {
-				return Pending[echoed]()
+			for h.sent < len(h.out) {
+				r, ok := h.c.PollWrite(cx, h.out[h.sent:]).Value()
+				if !ok {
+					return async.Pending[sessionResult]()
+				}
+				h.sent += r.Value
+				h.total += int64(r.Value)
+				if r.Err != nil {
+					return h.finish(r.Err)
+				}
 			}
-			h.total += int64(w.Value)
-			h.out = h.out[:0]
-			if w.Err != nil {
-				return h.finish(w.Err)
-			}
+			h.out, h.sent = h.out[:0], 0
 			if h.closing {
 				// The answer that ends the connection is written. Close
 				// gently, as the echo session does at shutdown: a client
 				// still sending (a body, more pipelined requests) would
 				// otherwise draw a reset that can destroy that answer.
-				h.srv.rt.timers.remove(&h.idle)
-				h.linger = Timeout(h.srv.rt, h.srv.idle, h.c.Linger())
+				h.idle.Drop()
+				h.linger = async.Timeout(h.srv.rt, h.srv.idle, h.c.Linger())
 				h.state = httpLingering
 				continue
 			}
 			h.state = httpReading
 		case httpLingering:
 			if !h.linger.Poll(cx).IsReady() {
-				return Pending[echoed]()
+				return async.Pending[sessionResult]()
 			}
 			return h.finish(nil)
 		default:
@@ -154,16 +163,23 @@ func (h *httpSession) Poll(cx *Context) Poll[echoed] {
 	}
 }
 
-// fill reads what the socket has into h.in. It returns 0 and a nil error
-// for EAGAIN.
-func (h *httpSession) fill() (int, error) {
-	data, err := h.c.read()
-	if err != nil || data == nil {
-		return 0, err
+// fill reads what the socket has into h.in, straight into its spare
+// capacity: Ready with the count (or io.EOF, or an error), or Pending
+// with the task's waker left with the reactor.
+func (h *httpSession) fill(cx *async.Context) async.Poll[async.Result[int]] {
+	if cap(h.in)-len(h.in) < minRead {
+		h.in = slices.Grow(h.in, minRead)
 	}
-	h.in = append(h.in, data...)
-	return len(data), nil
+	p := h.c.PollRead(cx, h.in[len(h.in):cap(h.in)])
+	if r, ok := p.Value(); ok {
+		h.in = h.in[:len(h.in)+r.Value]
+	}
+	return p
 }
+
+// minRead is the least room a read into the session's input buffer gets:
+// enough for a batch of small pipelined requests in one read.
+const minRead = 4 << 10
 
 // respond answers every complete request in h.in, appending the answers
 // to h.out in order, and keeps the incomplete rest. A request that is
@@ -171,15 +187,15 @@ func (h *httpSession) fill() (int, error) {
 // connection: nothing after it is read. A request's body is not needed
 // for any answer we give, so it is skipped as it arrives, never held:
 // memory stays bounded by maxHead and one read, whatever Content-Length
-// announces.
-func (h *httpSession) respond(now time.Time) {
+// announces. It returns how many whole requests it answered.
+func (h *httpSession) respond(now time.Time) (requests int) {
 	for !h.closing {
 		if h.skip > 0 { // the body of a request already answered
 			n := min(h.skip, len(h.in))
 			h.in = h.in[:copy(h.in, h.in[n:])]
 			h.skip -= n
 			if h.skip > 0 {
-				return
+				return requests
 			}
 		}
 		end := bytes.Index(h.in, crlfcrlf)
@@ -187,22 +203,23 @@ func (h *httpSession) respond(now time.Time) {
 			if len(h.in) > maxHead {
 				h.fail(431, "Request Header Fields Too Large", now)
 			}
-			return
+			return requests
 		}
 		if end+4 > maxHead {
 			h.fail(431, "Request Header Fields Too Large", now)
-			return
+			return requests
 		}
 		req, status := parseHead(h.in[:end+2])
 		if status != 0 {
 			h.fail(status, statusText(status), now)
-			return
+			return requests
 		}
 		h.answer(req, now)
-		h.active = now // a whole request came: the idle limit starts again
+		requests++
 		h.in = h.in[:copy(h.in, h.in[end+4:])]
 		h.skip = req.bodyLen
 	}
+	return requests
 }
 
 var (
@@ -311,17 +328,28 @@ func parseLength(b []byte) (int, bool) {
 	return n, true
 }
 
+// response is one answer, before it is written out.
+type response struct {
+	code      int
+	reason    string
+	extra     string // more header lines, each ending in CRLF
+	body      []byte
+	keepAlive bool // false: the connection closes after this answer
+	headOnly  bool // an answer to HEAD: the headers say how long the body is, and it is left out
+}
+
 // answer appends the response to one request to h.out.
 func (h *httpSession) answer(req httpRequest, now time.Time) {
 	h.srv.stats.requests++
 	head := bytes.Equal(req.method, []byte("HEAD"))
 	switch {
 	case !head && !bytes.Equal(req.method, []byte("GET")):
-		h.status(405, "Method Not Allowed", "Allow: GET, HEAD\r\n", []byte("Method Not Allowed\n"), req.keepAlive, false, now)
+		h.write(response{code: 405, reason: "Method Not Allowed", extra: "Allow: GET, HEAD\r\n",
+			body: []byte("Method Not Allowed\n"), keepAlive: req.keepAlive}, now)
 	case string(req.target) == "/plaintext" || string(req.target) == "/":
-		h.status(200, "OK", "", helloBody, req.keepAlive, head, now)
+		h.write(response{code: 200, reason: "OK", body: helloBody, keepAlive: req.keepAlive, headOnly: head}, now)
 	default:
-		h.status(404, "Not Found", "", []byte("Not Found\n"), req.keepAlive, head, now)
+		h.write(response{code: 404, reason: "Not Found", body: []byte("Not Found\n"), keepAlive: req.keepAlive, headOnly: head}, now)
 	}
 }
 
@@ -329,31 +357,30 @@ func (h *httpSession) answer(req httpRequest, now time.Time) {
 // after the answer: we cannot tell where the next request would start.
 func (h *httpSession) fail(code int, reason string, now time.Time) {
 	h.srv.stats.badRequests++
-	h.status(code, reason, "", append([]byte(reason), '\n'), false, false, now)
+	h.write(response{code: code, reason: reason, body: append([]byte(reason), '\n')}, now)
 	h.in = h.in[:0]
 }
 
-// status appends one response. extra holds more header lines, each
-// ending in CRLF. With keepAlive false the connection closes after it.
-func (h *httpSession) status(code int, reason, extra string, body []byte, keepAlive, headOnly bool, now time.Time) {
+// write appends r to h.out, headers and body.
+func (h *httpSession) write(r response, now time.Time) {
 	o := h.out
 	o = append(o, "HTTP/1.1 "...)
-	o = strconv.AppendInt(o, int64(code), 10)
+	o = strconv.AppendInt(o, int64(r.code), 10)
 	o = append(o, ' ')
-	o = append(o, reason...)
+	o = append(o, r.reason...)
 	o = append(o, "\r\nServer: asyncio-go\r\nDate: "...)
 	o = append(o, h.srv.date.get(now)...)
 	o = append(o, "\r\nContent-Type: text/plain\r\nContent-Length: "...)
-	o = strconv.AppendInt(o, int64(len(body)), 10)
+	o = strconv.AppendInt(o, int64(len(r.body)), 10)
 	o = append(o, "\r\n"...)
-	o = append(o, extra...)
-	if !keepAlive {
+	o = append(o, r.extra...)
+	if !r.keepAlive {
 		o = append(o, "Connection: close\r\n"...)
 		h.closing = true
 	}
 	o = append(o, "\r\n"...)
-	if !headOnly {
-		o = append(o, body...)
+	if !r.headOnly {
+		o = append(o, r.body...)
 	}
 	h.out = o
 }
@@ -371,26 +398,10 @@ func statusText(code int) string {
 	return "Error"
 }
 
-// expired reports whether the server's idle limit has passed since the
-// connection opened or the last whole request came. Bytes alone do not
-// count: a client trickling a head a byte at a time is idle all the same.
-func (h *httpSession) expired(now time.Time) bool {
-	return now.Sub(h.active) >= h.srv.idle
-}
-
-// armIdle makes sure the idle timer is set, for srv.idle after the last
-// request. It is armed once per idle stretch, not per request: when it
-// fires early (requests came meanwhile), Poll re-arms it for the rest.
-func (h *httpSession) armIdle() {
-	if !h.srv.rt.timers.holds(&h.idle) {
-		h.srv.rt.timers.schedule(&h.idle, h.active.Add(h.srv.idle), h.task)
-	}
-}
-
 // finish ends the session, closes the connection and returns the total.
-func (h *httpSession) finish(err error) Poll[echoed] {
+func (h *httpSession) finish(err error) async.Poll[sessionResult] {
 	h.close()
-	return Ready(echoed{bytes: h.total, err: err})
+	return async.Ready(sessionResult{written: h.total, err: err})
 }
 
 // Drop closes the connection of a session abandoned before it finished.
@@ -403,10 +414,7 @@ func (h *httpSession) Drop() {
 
 func (h *httpSession) close() {
 	h.state = httpDone
-	h.srv.rt.timers.remove(&h.idle)
-	drop(h.linger)
-	if !h.write.done && h.write.c != nil {
-		h.write.Drop()
-	}
-	h.c.Close()
+	h.idle.Drop()
+	async.Drop(h.linger)
+	h.c.Close() // withdraws any waker a Pending read or write left
 }

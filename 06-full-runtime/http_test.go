@@ -217,7 +217,7 @@ func TestHTTP(t *testing.T) {
 // newBareHTTPSession is a session with no connection, for driving respond
 // directly: parsing and answering without sockets.
 func newBareHTTPSession() *httpSession {
-	return &httpSession{srv: &server{}, idle: timer{index: -1}}
+	return &httpSession{srv: &server{}}
 }
 
 func TestHTTPRespondAllocatesNothing(t *testing.T) {

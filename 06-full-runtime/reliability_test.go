@@ -23,10 +23,10 @@ func TestReliability(t *testing.T) {
 	t.Run("out of descriptors at accept: no spin, the others served, accepting resumes", func(t *testing.T) {
 		backedOff := make(chan struct{})
 		ts := startTestServerTrace(t, nil, func(s *server) {
-			s.rt.ex.beforeSleep = func() {
-				if s.ln.pauses > 0 {
+			s.onPark = func() {
+				if s.rt.Stats().AcceptPauses > 0 {
 					close(backedOff)
-					s.rt.ex.beforeSleep = nil
+					s.onPark = nil
 				}
 			}
 		})
@@ -78,10 +78,10 @@ func TestReliability(t *testing.T) {
 			assert.Equal(t, line, string(got), "echo to a client that waited in the backlog")
 		}
 		ts.stop()
-		assert.Equal(t, int64(1+waiting), ts.stats.accepted, "accepted")
+		assert.Equal(t, int64(1+waiting), ts.stats.runtime.Accepts, "accepted")
 		// Pauses double from 5 ms to at most 1 s: a handful, not the
 		// millions of a loop that retried at once.
-		assert.Less(t, ts.stats.acceptPauses, int64(20), "accept pauses")
+		assert.Less(t, ts.stats.runtime.AcceptPauses, int64(20), "accept pauses")
 	})
 
 	t.Run("data that comes with the hang-up is all echoed before the close", func(t *testing.T) {
@@ -168,7 +168,7 @@ func TestReliability(t *testing.T) {
 			assert.NoError(t, err, "a client of the burst")
 		}
 		ts.stop()
-		assert.Equal(t, int64(n), ts.stats.accepted, "accepted")
+		assert.Equal(t, int64(n), ts.stats.runtime.Accepts, "accepted")
 	})
 
 	t.Run("a line split at every byte boundary is echoed exactly", func(t *testing.T) {

@@ -8,33 +8,44 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/asyncio-go/tutorial/06-full-runtime/async"
 )
 
-// server is the echo application's server: a runtime, a listener, and one
-// task per connection. The fields above mu belong to the one goroutine
-// running serve; shutdown is the only method safe to call from another
-// goroutine (a signal handler's, say).
+// server is the application's server: a runtime, a listener, and one task
+// per connection, running the echo session (session.go) or the HTTP one
+// (http.go). It uses the async package's exported API and nothing else.
+// The fields above mu belong to the one goroutine running serve; shutdown
+// is the only method safe to call from another goroutine (a signal
+// handler's, say).
 type server struct {
-	rt       *Runtime
-	ln       *Listener
+	rt       *async.Runtime
+	ln       *async.Listener
 	addr     netip.AddrPort // where it listens, with the port the kernel chose
 	grace    time.Duration  // how long shutdown waits for sessions to finish
-	idle     time.Duration  // how long a session waits for a whole line before it gives up
+	idle     time.Duration  // how long a session waits for a whole line or request before it gives up
 	live     map[session]struct{}
-	open     func(*Conn, *server) session // makes the application's session for a connection
-	draining bool                         // shutdown has begun: sessions finish at their next idle moment
-	drainer  *Waker                       // the serve task, while it waits for the last session
+	open     func(*async.Conn, *server) session // makes the application's session for a connection
+	draining bool                               // shutdown has begun: sessions finish at their next idle moment
+	drainer  *async.Waker                       // the serve task, while it waits for the last session
 	stats    stats
-	trace    tracer
 	date     httpDate // the HTTP application's Date header, formatted once a second
+	onPark   func()   // if set, runs each time the loop is about to sleep: tests act there
 
-	mu        sync.Mutex // guards the two fields below, shared with shutdown
-	stopping  bool       // shutdown was called
-	stopWaker *Waker     // the serve task's waker, for shutdown to call
+	mu        sync.Mutex   // guards the two fields below, shared with shutdown
+	stopping  bool         // shutdown was called
+	stopWaker *async.Waker // the serve task's waker, for shutdown to call
 }
 
+// newServer makes a runtime and listens on addr. trace, if not nil,
+// receives the loop's life; log, the report of a task that panicked.
 func newServer(addr string, grace, idle time.Duration, trace, log io.Writer) (*server, error) {
-	rt, err := NewRuntime(trace, log)
+	srv := &server{grace: grace, idle: idle, live: make(map[session]struct{}), open: newEchoSession}
+	rt, err := async.NewRuntime(async.Config{Trace: trace, Log: log, OnPark: func() {
+		if srv.onPark != nil {
+			srv.onPark()
+		}
+	}})
 	if err != nil {
 		return nil, err
 	}
@@ -43,22 +54,21 @@ func newServer(addr string, grace, idle time.Duration, trace, log io.Writer) (*s
 		rt.Close()
 		return nil, err
 	}
-	return &server{
-		rt: rt, ln: ln, addr: ln.Addr(), grace: grace, idle: idle,
-		live: make(map[session]struct{}), open: newEchoSession, trace: tracer{trace},
-	}, nil
+	srv.rt, srv.ln, srv.addr = rt, ln, ln.Addr()
+	return srv, nil
 }
 
 // shutdown asks the server to stop: it stops accepting, lets sessions in
-// the middle of an echo finish it, waits up to the grace period for them,
-// then serve returns. It may be called from any goroutine, any number of
-// times, before or after serve. It sets a flag and calls the serve task's
-// waker: if the loop is asleep in epoll_wait, through the eventfd.
-func (s *server) shutdown() {
-	s.mu.Lock()
-	s.stopping = true
-	w := s.stopWaker
-	s.mu.Unlock()
+// the middle of an answer finish it, waits up to the grace period for
+// them, then serve returns. It may be called from any goroutine, any
+// number of times, before or after serve. It sets a flag and calls the
+// serve task's waker: if the loop is asleep in epoll_wait, that goes
+// through the eventfd.
+func (srv *server) shutdown() {
+	srv.mu.Lock()
+	srv.stopping = true
+	w := srv.stopWaker
+	srv.mu.Unlock()
 	// Nil before the serve task first ran: it will see the flag then.
 	// After serve has returned, the task is finished and Wake ignores it.
 	w.Wake()
@@ -66,27 +76,43 @@ func (s *server) shutdown() {
 
 // stopRequested keeps w as the waker for shutdown to call, and reports
 // whether shutdown has been called.
-func (s *server) stopRequested(w *Waker) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.stopWaker = w
-	return s.stopping
+func (srv *server) stopRequested(w *async.Waker) bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	srv.stopWaker = w
+	return srv.stopping
 }
 
 // session is what the server runs for each connection: the echo
 // application (session.go) or the HTTP one (http.go).
 type session interface {
-	Future[echoed]
-	Dropper
-	kind() string  // "echo" or "http", for task names
-	waker() *Waker // the session's task, for shutdown to wake; nil before its first poll
+	async.Future[sessionResult]
+	async.Dropper
+	kind() string        // "echo" or "http", for task names
+	waker() *async.Waker // the session's task, for shutdown to wake; nil before its first poll
+}
+
+// sessionResult is what a session finishes with: the bytes it wrote back
+// to its client, and the error that ended it (nil for a client that said
+// goodbye with EOF, or for a session closed by shutdown).
+type sessionResult struct {
+	written int64
+	err     error
+}
+
+// String describes a session's result for the trace.
+func (r sessionResult) String() string {
+	if r.err != nil {
+		return fmt.Sprintf("wrote %d bytes, then %v", r.written, r.err)
+	}
+	return fmt.Sprintf("wrote %d bytes, then EOF", r.written)
 }
 
 // serve runs the server's task, and with it every session, until shutdown
 // has done its work.
-func (s *server) serve() error {
-	defer s.closeAll()
-	_, err := BlockOn(s.rt, "serve", Future[struct{}](&serveTask{srv: s}))
+func (srv *server) serve() error {
+	defer srv.closeAll()
+	_, err := async.BlockOn(srv.rt, "serve", async.Future[struct{}](&serveTask{srv: srv}))
 	return err
 }
 
@@ -96,18 +122,18 @@ func (s *server) serve() error {
 //	async fn serve(listener, stop) {
 //	    loop {
 //	        select! {
-//	            conn = listener.accept() => spawn(echo(conn)),   // serveAccepting
+//	            conn = listener.accept() => spawn(session(conn)),  // serveAccepting
 //	            _ = stop.recv() => break,
 //	        }
 //	    }
 //	    drop(listener);
-//	    timeout(GRACE, all_sessions_done()).await;           // serveDraining
+//	    timeout(GRACE, all_sessions_done()).await;             // serveDraining
 //	}
 type serveTask struct {
 	srv    *server
 	state  serveState
-	accept Future[Result[*Conn]] // the Accept being awaited
-	grace  Future[struct{}]      // the grace period's Sleep, while draining
+	accept async.Future[async.Result[*async.Conn]] // the Accept being awaited
+	grace  async.Future[struct{}]                  // the grace period's Sleep, while draining
 }
 
 type serveState int
@@ -115,52 +141,52 @@ type serveState int
 const (
 	serveAccepting serveState = iota // waiting for a connection, or for shutdown
 	serveDraining                    // listener closed; waiting for the sessions left
-	serveDone
+	serveDone                        // returned Ready
 )
 
-func (t *serveTask) Poll(cx *Context) Poll[struct{}] {
-	s := t.srv
+func (st *serveTask) Poll(cx *async.Context) async.Poll[struct{}] {
+	srv := st.srv
 	for {
-		switch t.state {
+		switch st.state {
 		case serveAccepting:
-			if s.stopRequested(cx.Waker) {
-				t.startDraining()
+			if srv.stopRequested(cx.Waker) {
+				st.startDraining()
 				continue
 			}
-			if t.accept == nil {
-				t.accept = s.ln.Accept()
+			if st.accept == nil {
+				st.accept = srv.ln.Accept()
 			}
-			r, ok := t.accept.Poll(cx).Value()
+			r, ok := st.accept.Poll(cx).Value()
 			if !ok {
-				return Pending[struct{}]()
+				return async.Pending[struct{}]()
 			}
-			t.accept = nil
+			st.accept = nil
 			if r.Err != nil {
-				s.trace.printf("accept: %v", r.Err)
-				s.stats.acceptErrors++
+				srv.rt.Tracef("accept: %v", r.Err)
+				srv.stats.acceptErrors++
 				continue
 			}
-			s.stats.accepted++
-			s.trace.printf("accept: fd %d", r.Value.fd)
-			session := s.open(r.Value, s)
-			s.live[session] = struct{}{}
-			Spawn(s.rt, fmt.Sprintf("%s fd %d", session.kind(), r.Value.fd), Map(Future[echoed](session), func(e echoed) echoed {
-				return s.record(session, e)
-			}))
+			srv.rt.Tracef("accept: %v", r.Value)
+			sess := srv.open(r.Value, srv)
+			srv.live[sess] = struct{}{}
+			async.Spawn(srv.rt, fmt.Sprintf("%s %v", sess.kind(), r.Value),
+				async.Map(async.Future[sessionResult](sess), func(r sessionResult) sessionResult {
+					return srv.record(sess, r)
+				}))
 		case serveDraining:
-			if len(s.live) == 0 {
-				s.trace.printf("shutdown: every session has finished")
-				drop(t.grace) // and its timer with it
-				t.grace, t.state = nil, serveDone
-				return Ready(struct{}{})
+			if len(srv.live) == 0 {
+				srv.rt.Tracef("shutdown: every session has finished")
+				async.Drop(st.grace) // and its timer with it
+				st.grace, st.state = nil, serveDone
+				return async.Ready(struct{}{})
 			}
-			if t.grace.Poll(cx).IsReady() {
-				s.trace.printf("shutdown: grace period over, %d session(s) left to drop", len(s.live))
-				t.grace, t.state = nil, serveDone
-				return Ready(struct{}{})
+			if st.grace.Poll(cx).IsReady() {
+				srv.rt.Tracef("shutdown: grace period over, %d session(s) left to drop", len(srv.live))
+				st.grace, st.state = nil, serveDone
+				return async.Ready(struct{}{})
 			}
-			s.drainer = cx.Waker
-			return Pending[struct{}]()
+			srv.drainer = cx.Waker
+			return async.Pending[struct{}]()
 		default:
 			panic("serve: polled after it returned Ready")
 		}
@@ -168,55 +194,49 @@ func (t *serveTask) Poll(cx *Context) Poll[struct{}] {
 }
 
 // startDraining closes the listener and wakes every session, so that
-// those waiting for a line finish now; those writing finish their echo.
-func (t *serveTask) startDraining() {
-	s := t.srv
-	s.trace.printf("shutdown: closing the listener, draining %d session(s), grace %v", len(s.live), s.grace)
-	drop(t.accept)
-	t.accept = nil
-	s.ln.Close()
-	s.draining = true
-	for session := range s.live {
-		session.waker().Wake()
+// those waiting for a line or a request finish now; those writing finish
+// their answer.
+func (st *serveTask) startDraining() {
+	srv := st.srv
+	srv.rt.Tracef("shutdown: closing the listener, draining %d session(s), grace %v", len(srv.live), srv.grace)
+	async.Drop(st.accept)
+	st.accept = nil
+	srv.ln.Close()
+	srv.draining = true
+	for sess := range srv.live {
+		sess.waker().Wake()
 	}
-	t.grace, t.state = s.rt.Sleep(s.grace), serveDraining
+	st.grace, st.state = srv.rt.Sleep(srv.grace), serveDraining
 }
 
 // Drop cancels what the task still waits on.
-func (t *serveTask) Drop() {
-	drop(t.accept)
-	drop(t.grace)
+func (st *serveTask) Drop() {
+	async.Drop(st.accept)
+	async.Drop(st.grace)
 }
 
 // record counts a finished session; it runs inside the session's task.
-func (s *server) record(session session, e echoed) echoed {
-	s.trace.printf("session: %v; closed", e)
-	delete(s.live, session)
-	s.stats.bytes += e.bytes
-	s.stats.closed++
-	if s.draining {
-		s.stats.drained++
-		if len(s.live) == 0 {
-			s.drainer.Wake()
+func (srv *server) record(sess session, r sessionResult) sessionResult {
+	srv.rt.Tracef("session: %v; closed", r)
+	delete(srv.live, sess)
+	srv.stats.bytes += r.written
+	srv.stats.closed++
+	if srv.draining {
+		srv.stats.drained++
+		if len(srv.live) == 0 {
+			srv.drainer.Wake()
 		}
 	}
-	return e
+	return r
 }
 
-// closeAll drops every task still running (each session closes its
-// socket: those are counted as dropped), closes the listener if shutdown
-// has not, and then the runtime.
-func (s *server) closeAll() {
-	s.rt.ex.Close()
-	if !s.draining {
-		s.ln.Close()
-	}
-	s.stats.closed += int64(len(s.live))
-	clear(s.live)
-	s.stats.waits, s.stats.ready = s.rt.reactor.waits, s.rt.reactor.nready
-	s.stats.polls, s.stats.wasted = s.rt.ex.polls, s.rt.ex.wasted
-	s.stats.wakes, s.stats.remote, s.stats.notifies = s.rt.ex.wakes.Load(), s.rt.ex.remote.Load(), s.rt.reactor.notifies.Load()
-	s.stats.timers = s.rt.timers.fires
-	s.stats.acceptPauses = s.ln.pauses
-	s.rt.Close()
+// closeAll closes the listener if shutdown has not, then the runtime,
+// which drops every task still running (each session closes its socket:
+// those are counted as dropped), and keeps the runtime's counters.
+func (srv *server) closeAll() {
+	srv.ln.Close() // a second Close, after shutdown's, does nothing
+	srv.rt.Close()
+	srv.stats.closed += int64(len(srv.live))
+	clear(srv.live)
+	srv.stats.runtime = srv.rt.Stats()
 }

@@ -57,11 +57,11 @@ func waitFor(t *testing.T, ch <-chan struct{}, what string) {
 // goroutine, where reading the sessions is safe.
 func whenWriting(ch chan struct{}) func(*server) {
 	return func(s *server) {
-		s.rt.ex.beforeSleep = func() {
+		s.onPark = func() {
 			for session := range s.live {
 				if session.(*echoSession).state == sessionWriting {
 					close(ch)
-					s.rt.ex.beforeSleep = nil
+					s.onPark = nil
 					return
 				}
 			}
@@ -164,7 +164,7 @@ func TestServer(t *testing.T) {
 			assert.Equal(t, line, roundTrip(t, good, line), "echo to the other client")
 		}
 		ts.stop()
-		assert.Equal(t, int64(2), ts.stats.accepted, "accepted")
+		assert.Equal(t, int64(2), ts.stats.runtime.Accepts, "accepted")
 		assert.Equal(t, int64(2), ts.stats.closed, "closed")
 	})
 
@@ -253,12 +253,12 @@ func TestServer(t *testing.T) {
 	t.Run("shutdown from another goroutine wakes the sleeping loop through the eventfd", func(t *testing.T) {
 		asleep := make(chan struct{})
 		ts := startTestServerTrace(t, nil, func(s *server) {
-			s.rt.ex.beforeSleep = func() { close(asleep); s.rt.ex.beforeSleep = nil }
+			s.onPark = func() { close(asleep); s.onPark = nil }
 		})
 		<-asleep
 		ts.stop()
-		assert.Equal(t, int64(1), ts.stats.remote, "wakes from another goroutine")
-		assert.Equal(t, int64(1), ts.stats.notifies, "eventfd writes")
+		assert.Equal(t, int64(1), ts.stats.runtime.RemoteWakes, "wakes from another goroutine")
+		assert.Equal(t, int64(1), ts.stats.runtime.EventfdWrites, "eventfd writes")
 		assert.NotPanics(t, ts.shutdown, "a shutdown after the end wakes a finished task: ignored")
 	})
 
@@ -310,6 +310,6 @@ func TestServer(t *testing.T) {
 		require.NoError(t, end.err, "serve")
 		assert.Equal(t, int64(1), ts.stats.dropped, "sessions dropped")
 		assert.Equal(t, int64(0), ts.stats.drained, "sessions drained")
-		assert.Equal(t, int64(1), ts.stats.timers, "timers fired: the grace period's")
+		assert.Equal(t, int64(1), ts.stats.runtime.TimersFired, "timers fired: the grace period's")
 	})
 }

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/asyncio-go/tutorial/06-full-runtime/async"
 )
 
 // The echo application: what a user of the runtime writes. It knows
-// nothing of epoll, wakers or timers; it reads lines from a Conn and
-// writes them back, through the futures in net.go.
+// nothing of epoll or timers; it reads lines from an async.Conn and writes
+// them back, through the package's futures.
 
 // maxLine is the longest line the echo server accepts, newline included.
 // A longer one gets an error message and the connection is closed: the
@@ -48,15 +50,15 @@ const maxLine = 64 << 10
 // echo finishes the echo first); then it closes gently: see startLinger.
 type echoSession struct {
 	state  sessionState
-	c      *Conn
-	read   Future[Result[Result[[]byte]]] // the Timeout(ReadLines) being awaited, in sessionReading
-	linger Future[struct{}]               // the gentle close being awaited, in sessionLingering
-	write  Future[Result[int]]            // the WriteAll being awaited, in the writing states
-	last   bool                           // the line being written is the last: EOF came with it
-	err    error                          // why the session ends, once decided
-	total  int64                          // bytes echoed so far
+	c      *async.Conn
+	read   async.Future[async.Result[async.Result[[]byte]]] // the Timeout(ReadLines) being awaited, in sessionReading
+	linger async.Future[struct{}]                           // the gentle close being awaited, in sessionLingering
+	write  async.Future[async.Result[int]]                  // the WriteAll being awaited, in the writing states
+	last   bool                                             // the line being written is the last: EOF came with it
+	err    error                                            // why the session ends, once decided
+	total  int64                                            // bytes echoed so far
 	srv    *server
-	task   *Waker // this session's task, for shutdown to wake it
+	task   *async.Waker // this session's task, for shutdown to wake it
 }
 
 type sessionState int
@@ -69,92 +71,86 @@ const (
 	sessionDone                          // returned Ready: EOF, an error, or shutdown
 )
 
-func (s sessionState) String() string {
-	return [...]string{"reading", "writing", "refusing", "lingering", "done"}[s]
+func (state sessionState) String() string {
+	return [...]string{"reading", "writing", "refusing", "lingering", "done"}[state]
 }
 
-// echoed is what a session finishes with: the bytes it echoed, and the
-// error that ended it (nil for a client that said goodbye with EOF, or
-// for a session closed by shutdown).
-type echoed struct {
-	bytes int64
-	err   error
-}
-
-func newEchoSession(c *Conn, srv *server) session {
+func newEchoSession(c *async.Conn, srv *server) session {
 	return &echoSession{c: c, srv: srv}
 }
 
-func (s *echoSession) kind() string  { return "echo" }
-func (s *echoSession) waker() *Waker { return s.task }
+func (es *echoSession) kind() string        { return "echo" }
+func (es *echoSession) waker() *async.Waker { return es.task }
 
-func (s *echoSession) Poll(cx *Context) Poll[echoed] {
-	s.task = cx.Waker
+func (es *echoSession) Poll(cx *async.Context) async.Poll[sessionResult] {
+	es.task = cx.Waker
 	for {
-		switch s.state {
+		switch es.state {
 		case sessionReading:
-			if s.read == nil {
-				s.read = Timeout(s.srv.rt, s.srv.idle, s.c.ReadLines(maxLine))
+			if es.read == nil {
+				es.read = async.Timeout(es.srv.rt, es.srv.idle, es.c.ReadLines(maxLine))
 			}
-			r, ok := s.read.Poll(cx).Value()
+			r, ok := es.read.Poll(cx).Value()
 			if !ok {
-				if s.srv.draining && !s.c.Yielding() {
+				if es.srv.draining {
 					// Shutting down, and nothing to echo: no whole line
 					// has come (a partial one is dropped; nothing was
-					// promised for it), and the socket had no more.
-					s.startLinger()
+					// promised for it), and the socket had no more (or
+					// the task is yielding: lines not read yet are
+					// dropped, as those still on their way are).
+					es.startLinger()
 					continue
 				}
-				return Pending[echoed]()
+				return async.Pending[sessionResult]()
 			}
-			s.read = nil
+			es.read = nil
 			line, err := r.Value.Value, r.Value.Err
 			if r.Err != nil {
 				err = r.Err // the Timeout's own: no whole line in time
 			}
 			switch {
-			case errors.Is(err, ErrLineTooLong), errors.Is(err, ErrTimeout):
-				if errors.Is(err, ErrTimeout) {
-					s.srv.stats.timedOut++
-					err = fmt.Errorf("no whole line within %v: %w", s.srv.idle, err)
+			case errors.Is(err, async.ErrLineTooLong), errors.Is(err, async.ErrTimeout):
+				if errors.Is(err, async.ErrTimeout) {
+					es.srv.stats.timedOut++
+					err = fmt.Errorf("no whole line within %v: %w", es.srv.idle, err)
 				} else {
-					s.srv.stats.tooLong++
+					es.srv.stats.tooLong++
 				}
-				s.err = err
+				es.err = err
 				msg := fmt.Appendf(nil, "error: %v; closing\n", err)
-				s.write, s.state = s.c.WriteAll(msg), sessionRefusing
+				es.write, es.state = es.c.WriteAll(msg), sessionRefusing
 			case err == io.EOF && len(line) == 0:
-				return s.finish(nil)
+				return es.finish(nil)
 			case err != nil && err != io.EOF:
-				return s.finish(err)
+				return es.finish(err)
 			default:
-				s.last = err == io.EOF
-				s.write, s.state = s.c.WriteAll(line), sessionWriting
+				es.last = err == io.EOF
+				es.write, es.state = es.c.WriteAll(line), sessionWriting
 			}
 		case sessionWriting, sessionRefusing:
-			w, ok := s.write.Poll(cx).Value()
+			w, ok := es.write.Poll(cx).Value()
 			if !ok {
-				return Pending[echoed]()
+				return async.Pending[sessionResult]()
 			}
-			s.write = nil
-			if s.state == sessionRefusing {
-				return s.finish(s.err)
+			es.write = nil
+			if es.state == sessionRefusing {
+				return es.finish(es.err)
 			}
-			s.total += int64(w.Value) // count what was written, as the async fn does after write_all
+			es.total += int64(w.Value) // count what was written, as the async fn does after write_all
 			if w.Err != nil {
-				return s.finish(w.Err)
+				return es.finish(w.Err)
 			}
-			if s.last {
-				return s.finish(nil)
+			if es.last {
+				return es.finish(nil)
 			}
-			s.state = sessionReading
+			es.state = sessionReading
 		case sessionLingering:
 			// The grace period bounds this wait: when it ends, the
 			// serve task stops waiting and the session is dropped.
-			if !s.linger.Poll(cx).IsReady() {
-				return Pending[echoed]()
+			if !es.linger.Poll(cx).IsReady() {
+				return async.Pending[sessionResult]()
 			}
-			return s.finish(nil)
+			return es.finish(nil)
 		default:
 			panic("echoSession: polled after it returned Ready")
 		}
@@ -164,42 +160,34 @@ func (s *echoSession) Poll(cx *Context) Poll[echoed] {
 // startLinger stops reading and closes gently (see Conn.Linger): the
 // client reads every echo, then EOF, and gets no reset for what it may
 // still be sending.
-func (s *echoSession) startLinger() {
-	drop(s.read)
-	s.read = nil
-	s.linger = s.c.Linger()
-	s.state = sessionLingering
+func (es *echoSession) startLinger() {
+	async.Drop(es.read)
+	es.read = nil
+	es.linger = es.c.Linger()
+	es.state = sessionLingering
 }
 
 // finish ends the session: it closes its connection and returns Ready
 // with its result.
-func (s *echoSession) finish(err error) Poll[echoed] {
-	s.close()
-	return Ready(echoed{bytes: s.total, err: err})
+func (es *echoSession) finish(err error) async.Poll[sessionResult] {
+	es.close()
+	return async.Ready(sessionResult{written: es.total, err: err})
 }
 
 // Drop closes the connection of a session abandoned before it finished:
 // the shutdown's grace period ran out.
-func (s *echoSession) Drop() {
-	if s.state != sessionDone {
-		s.srv.stats.dropped++
-		s.close()
+func (es *echoSession) Drop() {
+	if es.state != sessionDone {
+		es.srv.stats.dropped++
+		es.close()
 	}
 }
 
-func (s *echoSession) close() {
-	s.state = sessionDone
-	drop(s.read)
-	drop(s.write)
-	drop(s.linger)
-	s.read, s.write, s.linger = nil, nil, nil
-	s.c.Close()
-}
-
-// String describes a session's result for the trace.
-func (e echoed) String() string {
-	if e.err != nil {
-		return fmt.Sprintf("echoed %d bytes, then %v", e.bytes, e.err)
-	}
-	return fmt.Sprintf("echoed %d bytes, then EOF", e.bytes)
+func (es *echoSession) close() {
+	es.state = sessionDone
+	async.Drop(es.read)
+	async.Drop(es.write)
+	async.Drop(es.linger)
+	es.read, es.write, es.linger = nil, nil, nil
+	es.c.Close()
 }

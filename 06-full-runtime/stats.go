@@ -10,25 +10,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/asyncio-go/tutorial/06-full-runtime/async"
 	"golang.org/x/sys/unix"
 )
 
-// stats are the event loop's own counters. Only the loop's goroutine
-// writes them; main reads them after serve has returned.
+// stats are the application's counters, and at the end the runtime's.
+// Only the loop's goroutine writes them; main reads them after serve has
+// returned.
 type stats struct {
-	accepted     int64 // connections accepted
 	closed       int64 // connections closed (by the client, an error, or shutdown)
-	acceptErrors int64 // accept4 failures other than EAGAIN and the shortages below
-	acceptPauses int64 // accept4 failures for lack of descriptors or memory, each followed by a pause
-	bytes        int64 // bytes echoed by sessions that finished
-	waits        int64 // epoll_wait calls that returned
-	ready        int64 // ready descriptors they reported
-	polls        int64 // Poll calls on tasks
-	wasted       int64 // ... of which returned Pending
-	wakes        int64 // Wake calls that put a task back on the run queue
-	remote       int64 // ... made while the loop slept: from other goroutines
-	notifies     int64 // eventfd writes those made
-	timers       int64 // timers that fired
+	acceptErrors int64 // accept4 failures other than EAGAIN and the shortages the runtime waits out
+	bytes        int64 // bytes written back by sessions that finished
 	tooLong      int64 // lines refused for being longer than maxLine
 	timedOut     int64 // sessions closed for not sending a whole line within the idle limit
 	requests     int64 // HTTP requests answered
@@ -36,6 +28,7 @@ type stats struct {
 	badRequests  int64 // ... of which could not be parsed (400, 431, 501, 505)
 	drained      int64 // sessions that finished on their own during shutdown
 	dropped      int64 // sessions still open when the grace period ended
+	runtime      async.Stats
 }
 
 // summary is what one run measured, printed with fixed labels so that
@@ -51,10 +44,10 @@ type summary struct {
 
 func (s summary) print(w io.Writer) {
 	pauses := ""
-	if s.stats.acceptPauses > 0 {
-		pauses = fmt.Sprintf(" (accept paused %d times for lack of descriptors)", s.stats.acceptPauses)
+	if s.stats.runtime.AcceptPauses > 0 {
+		pauses = fmt.Sprintf(" (accept paused %d times for lack of descriptors)", s.stats.runtime.AcceptPauses)
 	}
-	fmt.Fprintf(w, "%-17s %d accepted, %d closed%s\n", "connections:", s.stats.accepted, s.stats.closed, pauses)
+	fmt.Fprintf(w, "%-17s %d accepted, %d closed%s\n", "connections:", s.stats.runtime.Accepts, s.stats.closed, pauses)
 	if s.http {
 		fmt.Fprintf(w, "%-17s %s answered and checked (%s requests answered, %d malformed; %s bytes written)\n", "messages:",
 			thousands(int64(s.messages)), thousands(s.stats.requests), s.stats.badRequests, thousands(s.stats.bytes))
@@ -64,19 +57,19 @@ func (s summary) print(w io.Writer) {
 	fmt.Fprintf(w, "%-17s %.2f s\n", "wall:", s.wall.Seconds())
 	fmt.Fprintf(w, "%-17s %.1f%% of one core (%.3f s on the event-loop thread)\n", "cpu:",
 		100*s.cpu.Seconds()/s.wall.Seconds(), s.cpu.Seconds())
-	fmt.Fprintf(w, "%-17s %s (%s ready descriptors, %.1f per call)\n", "epoll_wait calls:", thousands(s.stats.waits),
-		thousands(s.stats.ready), float64(s.stats.ready)/float64(max(s.stats.waits, 1)))
+	fmt.Fprintf(w, "%-17s %s (%s ready descriptors, %.1f per call)\n", "epoll_wait calls:", thousands(s.stats.runtime.EpollWaits),
+		thousands(s.stats.runtime.ReadyEvents), float64(s.stats.runtime.ReadyEvents)/float64(max(s.stats.runtime.EpollWaits, 1)))
 	perMessage := "no demo messages to divide by"
 	if s.messages > 0 {
-		perMessage = fmt.Sprintf("%.1f per message", float64(s.stats.polls)/float64(s.messages))
+		perMessage = fmt.Sprintf("%.1f per message", float64(s.stats.runtime.Polls)/float64(s.messages))
 	}
-	fmt.Fprintf(w, "%-17s %s (%s)\n", "polls:", thousands(s.stats.polls), perMessage)
-	fmt.Fprintf(w, "%-17s %s (%.4f%% of polls returned Pending)\n", "wasted polls:", thousands(s.stats.wasted),
-		100*float64(s.stats.wasted)/float64(max(s.stats.polls, 1)))
+	fmt.Fprintf(w, "%-17s %s (%s)\n", "polls:", thousands(s.stats.runtime.Polls), perMessage)
+	fmt.Fprintf(w, "%-17s %s (%.1f%% of polls: Pending, having moved no byte)\n", "empty polls:", thousands(s.stats.runtime.EmptyPolls),
+		100*float64(s.stats.runtime.EmptyPolls)/float64(max(s.stats.runtime.Polls, 1)))
 	fmt.Fprintf(w, "%-17s %s tasks re-queued (%s by other goroutines while the loop slept, %s eventfd writes)\n", "wakes:",
-		thousands(s.stats.wakes), thousands(s.stats.remote), thousands(s.stats.notifies))
+		thousands(s.stats.runtime.Wakes), thousands(s.stats.runtime.RemoteWakes), thousands(s.stats.runtime.EventfdWrites))
 	fmt.Fprintf(w, "%-17s %s fired (%d sessions closed for idling, %d lines refused for length)\n", "timers:",
-		thousands(s.stats.timers), s.stats.timedOut, s.stats.tooLong)
+		thousands(s.stats.runtime.TimersFired), s.stats.timedOut, s.stats.tooLong)
 	fmt.Fprintf(w, "%-17s %d sessions drained, %d dropped when the grace period ended\n", "shutdown:",
 		s.stats.drained, s.stats.dropped)
 	fmt.Fprintf(w, "%-17s %.1f MiB peak RSS (%s)\n", "memory:", float64(s.res.peakRSS)/(1<<20), s.res.rssOf)

@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package async
 
 // Combinators build a future out of other futures. Each is a small state
 // machine of its own; its states are listed beside their constants. None
@@ -28,7 +28,7 @@ func (m *mapFuture[T, U]) Poll(cx *Context) Poll[U] {
 	return Ready(m.fn(v))
 }
 
-func (m *mapFuture[T, U]) Drop() { drop(m.inner) }
+func (m *mapFuture[T, U]) Drop() { Drop(m.inner) }
 
 // Then returns a future that runs f, then the future next(v) makes from
 // f's result v, and finishes with that one's result: "a, then b", which is
@@ -74,8 +74,8 @@ func (t *thenFuture[T, U]) Poll(cx *Context) Poll[U] {
 }
 
 func (t *thenFuture[T, U]) Drop() {
-	drop(t.first)
-	drop(t.second)
+	Drop(t.first)
+	Drop(t.second)
 }
 
 // Pair holds the results of two futures joined.
@@ -120,8 +120,8 @@ func (j *joinFuture[A, B]) Poll(cx *Context) Poll[Pair[A, B]] {
 }
 
 func (j *joinFuture[A, B]) Drop() {
-	drop(j.a)
-	drop(j.b)
+	Drop(j.a)
+	Drop(j.b)
 }
 
 // Either is the result of Select: which future won, and its value.
@@ -168,7 +168,7 @@ func (s *selectFuture[A, B]) finish() {
 }
 
 func (s *selectFuture[A, B]) Drop() {
-	drop(s.a)
-	drop(s.b)
+	Drop(s.a)
+	Drop(s.b)
 	s.a, s.b = nil, nil
 }

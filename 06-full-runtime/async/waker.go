@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package async
 
 import "fmt"
 
@@ -13,15 +13,15 @@ import "fmt"
 //
 // Each task has one Waker, made when it is spawned. The executor hands it
 // to every Poll of that task in the Context; a future that returns Pending
-// gives it to whatever it waits for: the reactor, for a socket (see
-// Reactor.WakeOn); the JoinHandle, for another task; a goroutine of its
+// gives it to whatever it waits for: the reactor, for a socket; a timer,
+// for a deadline; the JoinHandle, for another task; a goroutine of its
 // own, for anything else. Whoever holds it calls Wake when the wait is
 // over, and exactly that task runs again. Nobody else is polled.
 
 // Waker wakes one task.
 type Waker struct {
-	task *Task
-	ex   *Executor
+	task *task
+	ex   *executor
 }
 
 // Wake queues the task to be polled again. A nil Waker wakes nobody, so a
@@ -34,13 +34,16 @@ func (w *Waker) Wake() {
 
 // String names the task the waker wakes, for the trace.
 func (w *Waker) String() string {
+	if w == nil {
+		return "nobody"
+	}
 	return fmt.Sprintf("task %d (%s)", w.task.id, w.task.name)
 }
 
 // wake is Wake's work. Any goroutine may be here, so everything it touches
 // is atomic or under ex.mu; the run queue itself belongs to the loop, and
 // woken tasks reach it through ex.woken.
-func (ex *Executor) wake(t *Task) {
+func (ex *executor) wake(t *task) {
 	if t.done.Load() {
 		return // finished: nothing to poll (a late event, a stale waker)
 	}
@@ -51,20 +54,20 @@ func (ex *Executor) wake(t *Task) {
 	ex.woken = append(ex.woken, t)
 	ex.mu.Unlock()
 	ex.wakes.Add(1)
-	// If the loop is asleep in epoll_wait (or about to be: see runUntil),
-	// only the kernel can wake it: ask the reactor to write to its
-	// eventfd. The loop is never asleep while it is the one calling Wake,
-	// so this path is taken only by other goroutines.
+	// If the loop is asleep in epoll_wait (or about to be: see
+	// sleepUntilWoken), only the kernel can wake it: ask the reactor to
+	// write to its eventfd. The loop is never asleep while it is the one
+	// calling Wake, so this path is taken only by other goroutines.
 	if ex.sleeping.Load() {
 		ex.remote.Add(1)
-		ex.reactor.Notify()
+		ex.reactor.notify()
 	}
 }
 
 // takeWoken moves the tasks woken since the last call to the back of the
 // run queue, in the order they were woken, and reports whether there were
 // any. Only the loop calls it.
-func (ex *Executor) takeWoken() bool {
+func (ex *executor) takeWoken() bool {
 	ex.mu.Lock()
 	woken := ex.woken
 	ex.woken = ex.spare[:0]
@@ -74,7 +77,9 @@ func (ex *Executor) takeWoken() bool {
 			ex.trace.printf("woken: task %d (%s)", t.id, t.name)
 		}
 	}
-	ex.queue = append(ex.queue, woken...)
+	for _, t := range woken {
+		ex.queue.push(t)
+	}
 	// Swap the two slices instead of allocating: the one just emptied
 	// collects the next wakes.
 	clear(woken)

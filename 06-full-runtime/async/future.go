@@ -1,8 +1,8 @@
 //go:build linux
 
-package main
+package async
 
-// The future's contract, which every later chapter keeps:
+// The future's contract, which every chapter keeps:
 //
 //	f.Poll(cx) returns Ready(v) once the work is finished, with its result;
 //	           or Pending() if it cannot finish yet (it would have to wait).
@@ -38,27 +38,37 @@ type Future[T any] interface {
 	Poll(cx *Context) Poll[T]
 }
 
-// Context is what a driver hands to each Poll: from this chapter on, the
-// Waker of the task being polled. A future that returns Pending must first
-// hand that waker to whatever it waits for (the reactor, for a socket), so
-// that it is polled again once waiting is over, and not before. A future
-// that returns Pending without doing so is never polled again.
+// Context is what a driver hands to each Poll: the Waker of the task
+// being polled. A future that returns Pending must first hand that waker
+// to whatever it waits for (the reactor, for a socket), so that it is
+// polled again once waiting is over, and not before. A future that
+// returns Pending without doing so is never polled again.
 type Context struct {
 	Waker *Waker
 }
 
-// Dropper is implemented by futures that hold something (a buffer, a
-// descriptor) to give back if they are abandoned before they finish. Rust
-// runs a value's Drop when it goes out of scope; Go has no destructors, so
-// whoever abandons a future calls Drop by hand. Select does, for its loser.
-// Drop on a future that has finished, or was dropped before, does nothing.
+// Dropper is implemented by futures that hold something (a waker left
+// with the reactor, a timer, a descriptor) to give back if they are
+// abandoned before they finish. Rust runs a value's Drop when it goes out
+// of scope; Go has no destructors, so whoever abandons a future calls Drop
+// by hand. Select does, for its loser. Drop on a future that has finished,
+// or was dropped before, does nothing.
 type Dropper interface {
 	Drop()
 }
 
-// drop releases f's resources if it holds any.
-func drop(f any) {
+// Drop releases f's resources if it holds any: it calls f.Drop if f is a
+// Dropper, and does nothing otherwise (or if f is nil). A future that
+// keeps other futures in its fields drops them in its own Drop.
+func Drop(f any) {
 	if d, ok := f.(Dropper); ok {
 		d.Drop()
 	}
+}
+
+// Result is a value or an error: what a fallible future finishes with,
+// since Go has no tuple to put in Poll[T].
+type Result[T any] struct {
+	Value T
+	Err   error
 }

@@ -1,0 +1,419 @@
+//go:build linux
+
+package async
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The executor's contract:
+//
+//	Spawn(rt, name, f)    makes f a task, queues it, and returns its JoinHandle.
+//	BlockOn(rt, name, f)  spawns f and runs the loop until f has finished; returns its result.
+//	ex.loop(until)        runs tasks, and sleeps in the reactor when none can run.
+//	ex.close()            drops every task that has not finished.
+//
+// The loop is chapter 05's: a task that returns Pending is not on the run
+// queue any more, and the only way back is its Waker. So every poll is for
+// a reason, and polls per message stay the same however many clients are
+// connected.
+//
+// New in this chapter: timers, and two budgets. Before it sleeps, the loop
+// asks the timers how long it may: epoll_wait's timeout is the time until
+// the earliest deadline; after it wakes, due timers wake their tasks. A
+// loop that always has tasks to run still looks at the reactor and the
+// timers every pollBudget polls, so that a few busy tasks cannot starve
+// every socket and every timer; and one poll of a task may make at most
+// ioBudget reads and writes, so that one flooding client cannot hold the
+// loop inside a single poll.
+
+// task is a future the executor owns, with what it needs to drive it. The
+// future's result type is erased behind pollFuture, so that tasks of
+// different types share one queue.
+type task struct {
+	id         int
+	name       string
+	pollFuture func(cx *Context) bool // polls the future; true when it finished
+	fail       func(err error)        // finishes the JoinHandle with err instead
+	drop       func()                 // releases the future if it never finishes
+	waker      Waker                  // the task's one waker, made at Spawn
+	cx         Context                // what every Poll of this task gets: its waker
+
+	// Wake reads and writes these from any goroutine.
+	queued atomic.Bool // on the run queue, or on its way there: more wakes are redundant
+	done   atomic.Bool // finished or dropped: wakes are ignored
+}
+
+// executor runs tasks on one goroutine: a FIFO run queue, and the reactor
+// to sleep in when nobody can run. Wakers may be called from any
+// goroutine; they reach the loop through woken.
+type executor struct {
+	reactor *reactor
+	timers  *timers
+	budget  int           // polls left before the loop checks the reactor and timers anyway
+	ioLeft  int           // reads and writes the task being polled may still make (see ioBudget)
+	moved   int64         // reads and writes that moved bytes, and accepts that took a connection
+	queue   runQueue      // runnable tasks, oldest first
+	tasks   map[int]*task // every task not finished yet, by id, for close
+	nextID  int
+	trace   tracer
+	log     io.Writer // where a panicking task is reported
+	onPark  func()    // Config.OnPark
+	polls   int64     // Poll calls on tasks
+	empty   int64     // ... that returned Pending having moved nothing (see pollTask)
+	panics  int64     // tasks that panicked
+
+	mu       sync.Mutex
+	woken    []*task     // tasks woken since the loop last looked (under mu)
+	spare    []*task     // the other buffer for woken, swapped in by takeWoken
+	sleeping atomic.Bool // the loop is in epoll_wait, or about to enter it
+	wakes    atomic.Int64
+	remote   atomic.Int64 // wakes that found the loop asleep: from other goroutines
+}
+
+// pollBudget is how many polls the loop may make in a row before it
+// checks the reactor (epoll_wait with a zero timeout) and the timers, even
+// with tasks still queued. Tokio checks every 61 ticks, Go's scheduler its
+// global queue every 61 schedules; any small number will do.
+const pollBudget = 61
+
+// ioBudget is how many reads and writes one poll of a task may make. The
+// poll budget above cannot cut a poll short: a session whose client never
+// stops sending would read, echo and read again inside one poll, for as
+// long as the data lasts, and every other task would wait. So the socket
+// futures count their system calls against this budget, and once it is
+// spent the task yields (see spendIO). Tokio calls this cooperative
+// scheduling; its budget is 128 too.
+const ioBudget = 128
+
+func newExecutor(reactor *reactor, timers *timers, trace tracer, log io.Writer, onPark func()) *executor {
+	return &executor{reactor: reactor, timers: timers, budget: pollBudget, ioLeft: ioBudget,
+		tasks: make(map[int]*task), trace: trace, log: log, onPark: onPark}
+}
+
+// spendIO takes one read or write from the budget of the task being
+// polled, and reports whether the system call may go ahead. When the
+// budget is spent it makes the task yield instead: it wakes the task, so
+// that it runs again after the others (nothing else would wake it: its
+// socket may still have data, and no new edge will say so), and it has
+// the loop look at the kernel before it runs anyone else, or a flooding
+// task, back at the end of the queue, would keep the others' events
+// waiting for up to a whole poll budget of turns. The caller returns
+// Pending.
+func (ex *executor) spendIO(cx *Context) bool {
+	if ex.ioLeft > 0 {
+		ex.ioLeft--
+		return true
+	}
+	cx.Waker.Wake()
+	ex.budget = 0
+	return false
+}
+
+// JoinHandle is a spawned task's result to come. It is a future itself:
+// Pending until the task finishes, then Ready with the task's value, or
+// with the panic that ended it as an error. It yields the result once.
+type JoinHandle[T any] struct {
+	task     *task
+	value    T
+	err      error
+	finished bool   // the task is done: value or err is set
+	taken    bool   // Poll returned Ready; polling again is a bug
+	waiter   *Waker // the task awaiting this handle: woken when it finishes
+}
+
+// Joined is what a JoinHandle yields: the task's value, or why it has none.
+type Joined[T any] struct {
+	Value T
+	Err   error // non-nil if the task panicked
+}
+
+// Poll is Ready once the task has finished. Until then it keeps the
+// waker of whoever polls it, to wake when the task finishes.
+func (h *JoinHandle[T]) Poll(cx *Context) Poll[Joined[T]] {
+	if h.taken {
+		panic("JoinHandle: polled after it returned Ready")
+	}
+	if !h.finished {
+		h.waiter = cx.Waker
+		return Pending[Joined[T]]()
+	}
+	h.taken = true
+	return Ready(Joined[T]{Value: h.value, Err: h.err})
+}
+
+// finish records that the task is done and wakes whoever awaits it.
+func (h *JoinHandle[T]) finish() {
+	h.finished = true
+	h.waiter.Wake()
+	h.waiter = nil
+}
+
+// Spawn makes f a task named name, puts it at the back of rt's run queue
+// and returns its handle. It may be called from inside a running task;
+// like every method of the runtime but Wake, only from the loop's
+// goroutine.
+func Spawn[T any](rt *Runtime, name string, f Future[T]) *JoinHandle[T] {
+	ex := rt.ex
+	ex.nextID++
+	h := &JoinHandle[T]{}
+	t := &task{id: ex.nextID, name: name}
+	t.waker = Waker{task: t, ex: ex}
+	t.cx = Context{Waker: &t.waker}
+	t.pollFuture = func(cx *Context) bool {
+		v, ok := f.Poll(cx).Value()
+		if ok {
+			h.value = v
+			h.finish()
+		}
+		return ok
+	}
+	t.fail = func(err error) { h.err = err; h.finish() }
+	t.drop = func() { Drop(f) }
+	h.task = t
+	ex.tasks[t.id] = t
+	t.queued.Store(true)
+	ex.queue.push(t)
+	return h
+}
+
+// BlockOn spawns f and runs rt's loop on the calling goroutine until f has
+// finished, polling every other task meanwhile too. It returns f's
+// result, or an error if f panicked or the reactor failed.
+func BlockOn[T any](rt *Runtime, name string, f Future[T]) (T, error) {
+	h := Spawn(rt, name, f)
+	err := rt.ex.loop(func() bool { return h.finished })
+	if err == nil && h.err != nil {
+		err = h.err
+	}
+	return h.value, err
+}
+
+// loop is the event loop. It returns when until() says so, or when no
+// task is left, or with an error from the reactor. With tasks left but
+// none runnable it sleeps for as long as it takes: it cannot tell that
+// nothing will ever wake them, since any goroutine holding a waker may.
+func (ex *executor) loop(until func() bool) error {
+	for !until() {
+		ex.takeWoken()
+		switch {
+		case ex.queue.len() > 0 && ex.budget == 0:
+			// Busy for pollBudget polls in a row: look at the sockets
+			// and timers without sleeping, then go on.
+			if err := ex.glance(); err != nil {
+				return err
+			}
+		case ex.queue.len() > 0:
+			ex.budget--
+			ex.pollTask(ex.queue.pop())
+		case len(ex.tasks) == 0:
+			return nil // nothing left to do
+		default:
+			if err := ex.sleepUntilWoken(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// glance asks the reactor what is ready without waiting (epoll_wait with
+// a zero timeout), and wakes whom that concerns: the loop is busy, not
+// asleep, so sleeping stays false.
+func (ex *executor) glance() error {
+	ex.budget = pollBudget
+	if ex.trace.on() {
+		ex.trace.printf("epoll_wait, timeout 0: poll budget spent, a look at the sockets and timers before going on")
+	}
+	ready, err := ex.reactor.wait(0)
+	if err != nil {
+		return err
+	}
+	ex.wakeAll(ready)
+	return nil
+}
+
+// sleepUntilWoken sleeps in epoll_wait until a waker is called, a socket
+// is ready or the earliest timer is due, then wakes whom that concerns.
+// It is the only place that sets and clears sleeping, and the order
+// matters. First it says it is going to sleep, so that from then on a Wake
+// from another goroutine writes to the eventfd; then it looks for wakes
+// one last time. A wake that landed before the flag was set is found by
+// this look; one that lands after it finds the flag and pulls us out of
+// epoll_wait. Looking first and setting the flag second would leave a
+// window where a wake is seen by neither, and we would sleep through it:
+// the lost wakeup.
+func (ex *executor) sleepUntilWoken() error {
+	ex.sleeping.Store(true)
+	if ex.takeWoken() {
+		ex.sleeping.Store(false)
+		return nil
+	}
+	if ex.onPark != nil {
+		ex.onPark() // a Wake from here rings the eventfd: the sleep below returns at once
+	}
+	ex.budget = pollBudget
+	timeout := ex.timers.untilNext(time.Now())
+	if ex.trace.on() {
+		ex.trace.printf("epoll_wait, timeout %s: %s", showTimeout(timeout), ex.why(timeout))
+	}
+	ready, err := ex.reactor.wait(timeout)
+	// Awake again: from now on a Wake, ours included, needs no eventfd.
+	ex.sleeping.Store(false)
+	if err != nil {
+		return err
+	}
+	ex.wakeAll(ready)
+	return nil
+}
+
+// wakeAll wakes the tasks whose sockets the reactor found ready, and those
+// whose timers are due.
+func (ex *executor) wakeAll(ready []*Waker) {
+	for _, w := range ready {
+		w.Wake()
+	}
+	ex.timers.fire(time.Now())
+}
+
+// why says, for the trace, where a sleep's timeout came from.
+func (ex *executor) why(timeout time.Duration) string {
+	switch {
+	case timeout < 0:
+		return "no timers, nothing runnable: sleep until a socket or a waker"
+	case timeout == 0:
+		return "a timer is due already"
+	default:
+		return fmt.Sprintf("the earliest of %d timer(s) is due then", ex.timers.len())
+	}
+}
+
+// showTimeout prints a timeout as epoll_wait will see it.
+func showTimeout(d time.Duration) string {
+	if d < 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%v (%d ms)", d.Round(time.Microsecond), waitMillis(d))
+}
+
+// pollTask polls one task and files it: done, or waiting for its waker.
+// It also counts the polls that found nothing to do: they returned
+// Pending, and no read or write of theirs moved a byte, and no accept took
+// a connection. A task woken by an event it then finds was not for it
+// (a stale waker, a timer that fired early and was re-armed) polls for
+// nothing; chapter 04's loop, which re-polled every task on every event,
+// did little else.
+func (ex *executor) pollTask(t *task) {
+	if t.done.Load() {
+		return // woken while it was finishing: nothing left to poll
+	}
+	// Clear queued before polling, not after: an event that comes while
+	// the task runs must be able to queue it again, or it would be lost.
+	t.queued.Store(false)
+	ex.polls++
+	ex.ioLeft = ioBudget
+	moved := ex.moved
+	finished, err := ex.pollIsolated(t)
+	switch {
+	case err != nil:
+		ex.panics++
+		t.fail(err)
+		fmt.Fprintf(ex.log, "async: %v\n", err)
+	case !finished && ex.moved == moved:
+		ex.empty++
+	}
+	if ex.trace.on() {
+		ex.trace.printf("poll task %d (%s): %s", t.id, t.name, pollOutcome(finished, err))
+	}
+	if !finished && err == nil {
+		return // off the queue until its waker is called
+	}
+	t.done.Store(true)
+	delete(ex.tasks, t.id)
+}
+
+// pollOutcome names the outcome of a poll, for the trace.
+func pollOutcome(finished bool, err error) string {
+	switch {
+	case err != nil:
+		return "panicked"
+	case finished:
+		return "Ready"
+	}
+	return "Pending"
+}
+
+// pollIsolated polls t, turning a panic into an error for t alone: one
+// broken task must not take the loop, and every other task, down with it.
+func (ex *executor) pollIsolated(t *task) (finished bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("task %d (%s) panicked: %v", t.id, t.name, p)
+			t.drop()
+		}
+	}()
+	return t.pollFuture(&t.cx), nil
+}
+
+// close drops every task that has not finished, queued or waiting, in the
+// order they were spawned, so each releases what it holds (a session
+// closes its connection). Wakes that come later are ignored.
+func (ex *executor) close() {
+	ids := slices.Sorted(maps.Keys(ex.tasks))
+	for _, id := range ids {
+		t := ex.tasks[id]
+		t.done.Store(true)
+		t.drop()
+	}
+	clear(ex.tasks)
+	ex.queue = runQueue{}
+	ex.mu.Lock()
+	ex.woken = nil
+	ex.mu.Unlock()
+}
+
+// runQueue is the executor's FIFO of runnable tasks: a ring buffer that
+// doubles when it is full. The slice it replaces popped from the front
+// with queue = queue[1:], which shrinks the capacity at the front until
+// append must copy the whole queue into a new array; a ring reuses its
+// slots for ever. (A real executor would use a lock-free queue per
+// thread; with one thread, a ring keeps the idea visible.)
+type runQueue struct {
+	buf  []*task // len(buf) is a power of two, so that & replaces %
+	head int     // the oldest task
+	n    int     // how many are queued
+}
+
+func (q *runQueue) len() int { return q.n }
+
+func (q *runQueue) push(t *task) {
+	if q.n == len(q.buf) {
+		q.grow()
+	}
+	q.buf[(q.head+q.n)&(len(q.buf)-1)] = t
+	q.n++
+}
+
+// pop takes the oldest task; the queue must not be empty.
+func (q *runQueue) pop() *task {
+	t := q.buf[q.head]
+	q.buf[q.head] = nil // let the GC have it once it is done
+	q.head = (q.head + 1) & (len(q.buf) - 1)
+	q.n--
+	return t
+}
+
+// grow doubles the ring, moving the tasks to the front in order.
+func (q *runQueue) grow() {
+	buf := make([]*task, max(2*len(q.buf), 64))
+	for i := range q.n {
+		buf[i] = q.buf[(q.head+i)&(len(q.buf)-1)]
+	}
+	q.buf, q.head = buf, 0
+}

@@ -1,0 +1,136 @@
+//go:build linux
+
+package async
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+// Three futures on the timers, from the simplest up:
+//
+//	rt.Sleep(d)          Ready once d has passed: tokio::time::sleep(d).await.
+//	Timeout(rt, d, f)    f's result, or ErrTimeout after d; then f is dropped.
+//	rt.NewDeadline()     a deadline an application moves again and again, kept in
+//	                     its own future: an idle limit that starts over at each request.
+
+// sleepFuture is Ready once its deadline has passed. Its deadline is fixed
+// when it is made, not when first polled, so that Timeout(d, f) means "d
+// from now" however late the task runs.
+type sleepFuture struct {
+	timers *timers
+	at     time.Time
+	t      timer
+	done   bool
+}
+
+// Sleep returns a future that is Ready d from now.
+func (rt *Runtime) Sleep(d time.Duration) Future[struct{}] {
+	return &sleepFuture{timers: rt.timers, at: time.Now().Add(d), t: newTimer()}
+}
+
+func (s *sleepFuture) Poll(cx *Context) Poll[struct{}] {
+	if s.done {
+		panic("Sleep: polled after it returned Ready")
+	}
+	if !time.Now().Before(s.at) {
+		s.done = true
+		s.timers.remove(&s.t) // if a poll came before the timer fired
+		return Ready(struct{}{})
+	}
+	// Arm the timer, or hand it the latest waker: the future may have
+	// moved to another task since it was last polled.
+	s.timers.schedule(&s.t, s.at, cx.Waker)
+	return Pending[struct{}]()
+}
+
+// Drop takes the timer out of the heap: a Sleep abandoned by a Select that
+// another future won leaves nothing behind to fire.
+func (s *sleepFuture) Drop() {
+	s.timers.remove(&s.t)
+	s.done = true
+}
+
+// ErrTimeout is the error of a Timeout whose time ran out. It matches
+// os.ErrDeadlineExceeded with errors.Is, as net's timeouts do.
+var ErrTimeout = fmt.Errorf("timed out: %w", os.ErrDeadlineExceeded)
+
+// Timeout returns a future that finishes with f's result if f finishes
+// within d, and with ErrTimeout otherwise; then f is dropped, and
+// releases what it holds. It is Select and Map from chapter 03 around a
+// Sleep: no new machinery. It allocates those three futures and arms a
+// timer each time; a loop that waits with a time limit again and again
+// (an idle limit per request) is better served by a Deadline.
+func Timeout[T any](rt *Runtime, d time.Duration, f Future[T]) Future[Result[T]] {
+	return Map(Select(f, rt.Sleep(d)), func(e Either[T, struct{}]) Result[T] {
+		if e.First {
+			return Result[T]{Value: e.A}
+		}
+		return Result[T]{Err: ErrTimeout}
+	})
+}
+
+// Deadline is a point in time that a long-lived future watches and moves
+// again and again, such as a connection's idle limit, which starts over
+// with every request. Make one per connection with NewDeadline and keep
+// it in a field of the future that watches it.
+//
+// Moving it is cheap: Reset only writes the new time. The timer stays in
+// the heap at the time it was armed for; if it fires before the new time
+// (the deadline was moved later meanwhile), Poll finds the deadline not
+// yet passed and arms the timer again, for the new time. So a connection
+// that answers a thousand requests within one idle limit touches the heap
+// once, not a thousand times. Go's runtime moves its timers lazily in the
+// same way.
+type Deadline struct {
+	timers *timers
+	at     time.Time // when the deadline passes; zero: never
+	t      timer     // armed for at or for an earlier time, or not armed
+}
+
+// NewDeadline returns a deadline that is not set: it never passes until
+// Reset gives it a time.
+func (rt *Runtime) NewDeadline() *Deadline {
+	return &Deadline{timers: rt.timers, t: newTimer()}
+}
+
+// Reset moves the deadline to at (the zero time: never). It does not wake
+// anyone: the watching future's next poll sees the new time.
+func (d *Deadline) Reset(at time.Time) {
+	d.at = at
+	if at.IsZero() || at.Before(d.t.deadline) {
+		// Earlier than the timer's time (or never): a late timer would
+		// miss the deadline, so take it out; Poll arms it afresh.
+		d.timers.remove(&d.t)
+	}
+}
+
+// Passed reports whether the deadline is set and has passed.
+func (d *Deadline) Passed() bool {
+	return !d.at.IsZero() && !time.Now().Before(d.at)
+}
+
+// Poll is Ready once the deadline has passed. Until then it makes sure a
+// timer will wake cx's task at the deadline, or before it. Unlike most
+// futures, a Deadline may be polled again after Ready: it stays Ready
+// until Reset moves it.
+func (d *Deadline) Poll(cx *Context) Poll[struct{}] {
+	if d.Passed() {
+		return Ready(struct{}{})
+	}
+	if d.at.IsZero() {
+		return Pending[struct{}]() // never passes: nothing to arm
+	}
+	if !d.timers.holds(&d.t) {
+		d.timers.schedule(&d.t, d.at, cx.Waker)
+	} else {
+		d.t.waker = cx.Waker // armed, perhaps early; make sure it wakes this task
+	}
+	return Pending[struct{}]()
+}
+
+// Drop disarms the timer: the future that watched the deadline is gone.
+func (d *Deadline) Drop() {
+	d.timers.remove(&d.t)
+}
