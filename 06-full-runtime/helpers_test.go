@@ -6,10 +6,12 @@ import (
 	"io"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
@@ -61,7 +63,8 @@ func startTestServer(t *testing.T) *testServer {
 func startTestServerTrace(t *testing.T, trace io.Writer, setup ...func(*server)) *testServer {
 	t.Helper()
 	before := openFDs(t)
-	srv, err := newServer("127.0.0.1:0", 10*time.Second, 30*time.Second, trace, io.Discard)
+	var panics strings.Builder // the runtime reports a task that panicked here; read after stop
+	srv, err := newServer("127.0.0.1:0", 10*time.Second, 30*time.Second, trace, &panics)
 	require.NoError(t, err, "newServer")
 	for _, f := range setup {
 		f(srv)
@@ -70,6 +73,7 @@ func startTestServerTrace(t *testing.T, trace io.Writer, setup ...func(*server))
 	t.Cleanup(func() {
 		end := ts.stop()
 		require.NoError(t, end.err, "serve")
+		assert.Empty(t, panics.String(), "tasks that panicked (the loop survives them, but a session must not panic)")
 		require.Equal(t, before, openFDs(t), "open descriptors after shutdown (a leak if more)")
 	})
 	return ts

@@ -213,6 +213,34 @@ func TestServer(t *testing.T) {
 		assert.True(t, bytes.Equal(sent, got), "slow client's echo: sent %d bytes, got %d", len(sent), len(got))
 	})
 
+	t.Run("a client that sends but never reads is closed once its echoes have not moved for the idle limit", func(t *testing.T) {
+		ts := startTestServerTrace(t, nil, func(s *server) { s.idle = 200 * time.Millisecond })
+		stalled := dial(t, ts)
+		require.NoError(t, stalled.SetReadBuffer(64<<10), "SetReadBuffer")
+		flood := pattern(16 << 20) // made before the clock starts: the idle limit is short
+		wrote := make(chan error, 1)
+		go func() {
+			// Far more than the buffers between us hold: the server's
+			// echo stops moving, and so, soon after, does this write,
+			// until the server gives up and closes.
+			_, err := stalled.Write(flood)
+			wrote <- err
+		}()
+		other := dial(t, ts)
+		for i := range 5 {
+			line := fmt.Sprintf("served meanwhile %d\n", i)
+			assert.Equal(t, line, roundTrip(t, other, line), "echo to a reading client")
+		}
+		select {
+		case err := <-wrote:
+			assert.Error(t, err, "the writes of a client that never reads fail once the server has closed it")
+		case <-time.After(20 * time.Second):
+			t.Fatal("a client that never reads was still connected after 20 s: its session waits to write for ever")
+		}
+		ts.stop()
+		assert.Equal(t, int64(1), ts.stats.stalled, "sessions closed for not reading (stats %+v)", ts.stats)
+	})
+
 	t.Run("silent and trickling clients are closed after the idle limit; the others are served", func(t *testing.T) {
 		ts := startTestServerTrace(t, nil, func(s *server) { s.idle = 100 * time.Millisecond })
 		silent := dial(t, ts)
@@ -311,5 +339,51 @@ func TestServer(t *testing.T) {
 		assert.Equal(t, int64(1), ts.stats.dropped, "sessions dropped")
 		assert.Equal(t, int64(0), ts.stats.drained, "sessions drained")
 		assert.Equal(t, int64(1), ts.stats.runtime.TimersFired, "timers fired: the grace period's")
+	})
+}
+
+// rawClient connects a blocking socket to ts without the net package, so
+// that the client's side allocates nothing: what an allocation count sees
+// is the server's.
+func rawClient(t *testing.T, ts *testServer) int {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	require.NoError(t, err, "socket")
+	t.Cleanup(closeIfSame(fd))
+	sa := &unix.SockaddrInet4{Port: int(ts.addr.Port()), Addr: ts.addr.Addr().As4()}
+	require.NoError(t, unix.Connect(fd, sa), "connect")
+	tv := unix.Timeval{Sec: 20} // a broken server fails the test instead of hanging it
+	require.NoError(t, unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv), "SO_RCVTIMEO")
+	return fd
+}
+
+func TestEchoAllocations(t *testing.T) {
+	t.Run("the echo session allocates nothing per line once its connection is warm", func(t *testing.T) {
+		ts := startTestServer(t)
+		fd := rawClient(t, ts)
+		line := []byte("steady state\n")
+		got := make([]byte, len(line))
+		var failed error
+		roundTrip := func() {
+			if _, err := unix.Write(fd, line); err != nil && failed == nil {
+				failed = err
+			}
+			for n := 0; n < len(got) && failed == nil; {
+				m, err := unix.Read(fd, got[n:])
+				if err != nil || m == 0 {
+					failed = fmt.Errorf("read after %d bytes: %v", n, err)
+				}
+				n += max(m, 0)
+			}
+		}
+		for range 100 { // warm up: the pool's buffer, the heap's and the queues' slices grow once
+			roundTrip()
+		}
+		// AllocsPerRun counts every allocation in the process, the
+		// loop's goroutine included, and divides by the runs.
+		allocs := testing.AllocsPerRun(2000, roundTrip)
+		require.NoError(t, failed, "round trips")
+		assert.Equal(t, line, got, "the last echo")
+		assert.Zero(t, allocs, "allocations per echoed line (the loop, the session and the runtime together)")
 	})
 }

@@ -6,13 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/asyncio-go/tutorial/06-full-runtime/async"
 )
 
 // The echo application: what a user of the runtime writes. It knows
-// nothing of epoll or timers; it reads lines from an async.Conn and writes
-// them back, through the package's futures.
+// nothing of epoll, wakers or timer heaps; it reads lines from an
+// async.Conn and writes them back, with the package's Poll methods and a
+// Deadline for its idle limit.
 
 // maxLine is the longest line the echo server accepts, newline included.
 // A longer one gets an error message and the connection is closed: the
@@ -23,42 +25,58 @@ const maxLine = 64 << 10
 // would make of this async fn:
 //
 //	async fn echo(conn: Conn) -> io::Result<u64> {
+//	    let mut idle = sleep(IDLE);                      // one deadline for the whole session
 //	    let mut total = 0;
 //	    loop {
-//	        match timeout(IDLE, conn.read_lines(MAX_LINE)).await { // sessionReading
-//	            Ok(lines) => {                                   // every whole line that came
-//	                conn.write_all(&lines).await?;      // sessionWriting
-//	                total += lines.len();
+//	        let lines = select! {                        // sessionReading
+//	            lines = conn.read_lines(MAX_LINE) => lines,
+//	            _ = &mut idle => return refuse(conn, TimedOut).await,
+//	        };
+//	        match lines {
+//	            Ok(lines) => {                           // every whole line that came
+//	                idle.reset(IDLE);
+//	                select! {                            // sessionWriting
+//	                    n = conn.write_all(&lines) => total += n?,  // each write that moves resets idle
+//	                    _ = &mut idle => return Err(NotReading),
+//	                }
 //	            }
-//	            Err(TooLong | TimedOut) => {
-//	                conn.write_all(b"error: ...").await; // sessionRefusing
-//	                return Err(..);
-//	            }
-//	            Err(Eof) => return Ok(total),            // sessionDone
+//	            Err(TooLong) => return refuse(conn, TooLong).await, // sessionRefusing, sessionLingering
+//	            Err(Eof) => return Ok(total),
 //	        }
 //	    }
 //	}
 //
-// (A last line without a newline is echoed too, before the end.) Each
-// .await keeps the future it waits on in a field, read or write, until it
-// is Ready. The timeout closes a client that is silent, or that sends a
-// line so slowly (a byte now and then, to hold the connection open) that
-// it does not arrive whole within the server's idle limit. When the
-// server shuts down, a session that is waiting for a line stops reading
-// as soon as it has echoed every whole line it has read and its socket has
-// nothing more (a partial line is dropped; one in the middle of writing an
-// echo finishes the echo first); then it closes gently: see startLinger.
+// (A last line without a newline is echoed too, before the end.) Go has
+// no async fn, so the fields below are its local variables, kept between
+// polls, and state says which .await it is at. The futures it waits on
+// are not allocated per line: it calls the connection's PollReadLines and
+// PollWrite directly, and keeps one Deadline for its whole life, moved
+// forward by every line and every write, instead of a Timeout (a Sleep, a
+// Select, a Map and a timer in the heap) per line.
+//
+// The deadline closes a client that is silent, or that sends a line so
+// slowly (a byte now and then, to hold the connection open) that it does
+// not arrive whole within the idle limit; and a client that sends but
+// never reads its echoes, once they have not moved for the idle limit.
+// Such a client holds at most one batch of echoes, since the session
+// reads nothing more until its echo is written.
+//
+// When the server shuts down, a session waiting for a line stops reading
+// (a partial line is dropped; nothing was promised for it), and one in
+// the middle of writing an echo finishes it first; then it closes gently:
+// see startLinger.
 type echoSession struct {
 	state  sessionState
 	c      *async.Conn
-	read   async.Future[async.Result[async.Result[[]byte]]] // the Timeout(ReadLines) being awaited, in sessionReading
-	linger async.Future[struct{}]                           // the gentle close being awaited, in sessionLingering
-	write  async.Future[async.Result[int]]                  // the WriteAll being awaited, in the writing states
-	last   bool                                             // the line being written is the last: EOF came with it
-	err    error                                            // why the session ends, once decided
-	total  int64                                            // bytes echoed so far
 	srv    *server
-	task   *async.Waker // this session's task, for shutdown to wake it
+	idle   *async.Deadline        // when the client has been idle too long: moved by every line and every write
+	out    []byte                 // what is being written: lines (in c's buffer, until the next read) or a refusal
+	sent   int                    // bytes of out written so far
+	last   bool                   // out is the last line: EOF came with it
+	linger async.Future[struct{}] // the gentle close being awaited, in sessionLingering
+	err    error                  // why the session ends, once decided
+	total  int64                  // bytes echoed so far
+	task   *async.Waker           // this session's task, for shutdown to wake it
 }
 
 type sessionState int
@@ -67,7 +85,7 @@ const (
 	sessionReading   sessionState = iota // at read_lines().await: waiting for a whole line
 	sessionWriting                       // at write_all(lines).await: the send buffer was full
 	sessionRefusing                      // at write_all(error).await: the line was too long or too slow
-	sessionLingering                     // shutting down: at conn.linger().await, a gentle close
+	sessionLingering                     // at conn.linger().await: a gentle close, after a refusal or at shutdown
 	sessionDone                          // returned Ready: EOF, an error, or shutdown
 )
 
@@ -76,7 +94,9 @@ func (state sessionState) String() string {
 }
 
 func newEchoSession(c *async.Conn, srv *server) session {
-	return &echoSession{c: c, srv: srv}
+	es := &echoSession{c: c, srv: srv, idle: srv.rt.NewDeadline()}
+	es.idle.Reset(time.Now().Add(srv.idle))
+	return es
 }
 
 func (es *echoSession) kind() string        { return "echo" }
@@ -87,82 +107,93 @@ func (es *echoSession) Poll(cx *async.Context) async.Poll[sessionResult] {
 	for {
 		switch es.state {
 		case sessionReading:
-			if es.read == nil {
-				es.read = async.Timeout(es.srv.rt, es.srv.idle, es.c.ReadLines(maxLine))
-			}
-			r, ok := es.read.Poll(cx).Value()
-			if !ok {
-				if es.srv.draining {
-					// Shutting down, and nothing to echo: no whole line
-					// has come (a partial one is dropped; nothing was
-					// promised for it), and the socket had no more (or
-					// the task is yielding: lines not read yet are
-					// dropped, as those still on their way are).
-					es.startLinger()
-					continue
-				}
-				return async.Pending[sessionResult]()
-			}
-			es.read = nil
-			line, err := r.Value.Value, r.Value.Err
-			if r.Err != nil {
-				err = r.Err // the Timeout's own: no whole line in time
-			}
+			r, ok := es.c.PollReadLines(cx, maxLine).Value()
 			switch {
-			case errors.Is(err, async.ErrLineTooLong), errors.Is(err, async.ErrTimeout):
-				if errors.Is(err, async.ErrTimeout) {
-					es.srv.stats.timedOut++
-					err = fmt.Errorf("no whole line within %v: %w", es.srv.idle, err)
-				} else {
-					es.srv.stats.tooLong++
-				}
-				es.err = err
-				msg := fmt.Appendf(nil, "error: %v; closing\n", err)
-				es.write, es.state = es.c.WriteAll(msg), sessionRefusing
-			case err == io.EOF && len(line) == 0:
+			case !ok && es.srv.draining:
+				// Shutting down, and nothing whole to echo.
+				es.startLinger()
+			case !ok && es.idle.Poll(cx).IsReady():
+				es.srv.stats.timedOut++
+				es.refuse(fmt.Errorf("no whole line within %v: %w", es.srv.idle, async.ErrTimeout))
+			case !ok:
+				return async.Pending[sessionResult]() // the read and the deadline both hold our waker
+			case errors.Is(r.Err, async.ErrLineTooLong):
+				es.srv.stats.tooLong++
+				es.refuse(r.Err)
+			case r.Err == io.EOF && len(r.Value) == 0:
 				return es.finish(nil)
-			case err != nil && err != io.EOF:
-				return es.finish(err)
+			case r.Err != nil && r.Err != io.EOF:
+				return es.finish(r.Err)
 			default:
-				es.last = err == io.EOF
-				es.write, es.state = es.c.WriteAll(line), sessionWriting
+				es.idle.Reset(time.Now().Add(es.srv.idle))
+				es.out, es.sent, es.last = r.Value, 0, r.Err == io.EOF
+				es.state = sessionWriting
 			}
 		case sessionWriting, sessionRefusing:
-			w, ok := es.write.Poll(cx).Value()
-			if !ok {
+			err, ok := es.write(cx).Value()
+			switch {
+			case !ok:
 				return async.Pending[sessionResult]()
-			}
-			es.write = nil
-			if es.state == sessionRefusing {
-				return es.finish(es.err)
-			}
-			es.total += int64(w.Value) // count what was written, as the async fn does after write_all
-			if w.Err != nil {
-				return es.finish(w.Err)
-			}
-			if es.last {
+			case err != nil:
+				return es.finish(err)
+			case es.state == sessionRefusing:
+				es.startLinger()
+			case es.last:
 				return es.finish(nil)
+			default:
+				es.out, es.state = nil, sessionReading
 			}
-			es.state = sessionReading
 		case sessionLingering:
-			// The grace period bounds this wait: when it ends, the
-			// serve task stops waiting and the session is dropped.
-			if !es.linger.Poll(cx).IsReady() {
+			// The idle limit bounds this wait (and at shutdown, the
+			// grace period: the serve task drops what is left).
+			if !es.linger.Poll(cx).IsReady() && !es.idle.Poll(cx).IsReady() {
 				return async.Pending[sessionResult]()
 			}
-			return es.finish(nil)
+			return es.finish(es.err)
 		default:
 			panic("echoSession: polled after it returned Ready")
 		}
 	}
 }
 
+// write writes what is left of es.out. It is Ready with nil once all is
+// written, or with why the session must end: the write failed, or the
+// client has not read for the idle limit.
+func (es *echoSession) write(cx *async.Context) async.Poll[error] {
+	for es.sent < len(es.out) {
+		w, ok := es.c.PollWrite(cx, es.out[es.sent:]).Value()
+		if !ok {
+			if es.idle.Poll(cx).IsReady() {
+				es.srv.stats.stalled++
+				return async.Ready(fmt.Errorf("client not reading: nothing written for %v: %w", es.srv.idle, async.ErrTimeout))
+			}
+			return async.Pending[error]()
+		}
+		es.sent += w.Value
+		if es.state == sessionWriting {
+			es.total += int64(w.Value) // count what was written, as the async fn does
+		}
+		if w.Err != nil {
+			return async.Ready(w.Err)
+		}
+		es.idle.Reset(time.Now().Add(es.srv.idle)) // the client is reading: it is not idle
+	}
+	return async.Ready[error](nil)
+}
+
+// refuse answers a line that is too long, or too slow, with an error
+// message; after it the session closes.
+func (es *echoSession) refuse(err error) {
+	es.err = err
+	es.out, es.sent = fmt.Appendf(nil, "error: %v; closing\n", err), 0
+	es.state = sessionRefusing
+}
+
 // startLinger stops reading and closes gently (see Conn.Linger): the
-// client reads every echo, then EOF, and gets no reset for what it may
-// still be sending.
+// client reads every echo, and the refusal if there was one, then EOF,
+// and gets no reset for what it may still be sending.
 func (es *echoSession) startLinger() {
-	async.Drop(es.read)
-	es.read = nil
+	es.idle.Reset(time.Now().Add(es.srv.idle))
 	es.linger = es.c.Linger()
 	es.state = sessionLingering
 }
@@ -183,11 +214,13 @@ func (es *echoSession) Drop() {
 	}
 }
 
+// close disarms the deadline, drops the lingering close if one is under
+// way, and closes the connection, which withdraws any waker a pending
+// read or write left with the reactor.
 func (es *echoSession) close() {
 	es.state = sessionDone
-	async.Drop(es.read)
-	async.Drop(es.write)
+	es.idle.Drop()
 	async.Drop(es.linger)
-	es.read, es.write, es.linger = nil, nil, nil
+	es.linger = nil
 	es.c.Close()
 }

@@ -23,6 +23,7 @@ type stats struct {
 	bytes        int64 // bytes written back by sessions that finished
 	tooLong      int64 // lines refused for being longer than maxLine
 	timedOut     int64 // sessions closed for not sending a whole line within the idle limit
+	stalled      int64 // sessions closed for not reading their answers within the idle limit
 	requests     int64 // HTTP requests answered
 	batches      int64 // HTTP writes, each carrying the answers to every complete request read
 	badRequests  int64 // ... of which could not be parsed (400, 431, 501, 505)

@@ -32,13 +32,14 @@ import (
 // wake the task later. A Conn belongs to the loop's goroutine, and to one
 // task at a time.
 type Conn struct {
-	rt     *Runtime
-	reg    *registration
-	fd     int
-	in     []byte // read by ReadLine; from used on, not yet returned
-	used   int    // bytes at the front of in that the last ReadLine returned
-	eof    bool   // the peer shut its write side, and every byte before it was read
-	closed bool
+	rt      *Runtime
+	reg     *registration
+	fd      int
+	in      []byte // read by ReadLine; from used on, not yet returned; nil when empty (lines.go)
+	used    int    // bytes at the front of in that the last ReadLine returned
+	scanned int    // bytes of in already searched for '\n' by a ReadLine in progress
+	eof     bool   // the peer shut its write side, and every byte before it was read
+	closed  bool
 
 	// The short-read shortcut (see pollSocket): the last read took less
 	// than it could, so the socket's queue was empty then; and the
@@ -288,7 +289,8 @@ func (c *Conn) Close() error {
 		return nil
 	}
 	c.closed = true
-	c.in = nil
+	c.rt.buffers.put(c.in)
+	c.in, c.used, c.scanned = nil, 0, 0 // a read after Close finds nothing, and says ErrClosed
 	c.rt.reactor.deregister(c.reg)
 	if err := unix.Close(c.fd); err != nil {
 		return os.NewSyscallError("close", err)

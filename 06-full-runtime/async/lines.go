@@ -13,7 +13,7 @@ import (
 var ErrLineTooLong = errors.New("line too long")
 
 // ReadLine returns a future for the next line, '\n' included. The line is
-// valid until the next read on c. A final line without '\n' comes with
+// valid until the next read on c, or its Close. A final line without '\n' comes with
 // io.EOF; after it, (nil, io.EOF). A line of more than max bytes is
 // ErrLineTooLong: it is not returned, and at most max bytes of it plus one
 // read are ever held in memory.
@@ -30,64 +30,19 @@ func (c *Conn) ReadLines(max int) Future[Result[[]byte]] {
 }
 
 type readLineFuture struct {
-	c       *Conn
-	max     int
-	all     bool // ReadLines: every whole line there is, not just the first
-	scanned int  // bytes of c.in already searched for '\n'
-	done    bool
+	c    *Conn
+	max  int
+	all  bool // ReadLines: every whole line there is, not just the first
+	done bool
 }
 
 func (r *readLineFuture) Poll(cx *Context) Poll[Result[[]byte]] {
 	if r.done {
 		panic("ReadLine: polled after it returned Ready")
 	}
-	c := r.c
-	if r.scanned == 0 {
-		c.compact()
-	}
-	for {
-		if i := bytes.IndexByte(c.in[r.scanned:], '\n'); i >= 0 {
-			end := r.scanned + i + 1
-			if end > r.max {
-				return r.finish(nil, fmt.Errorf("%w: more than %d bytes", ErrLineTooLong, r.max))
-			}
-			for r.all { // take the whole lines after it too, each within max
-				j := bytes.IndexByte(c.in[end:], '\n')
-				if j < 0 || j+1 > r.max {
-					break // no more, or too long: that one is for the next call
-				}
-				end += j + 1
-			}
-			// The line stays where it is, valid until the next read on
-			// c, which compacts the buffer: no copy per line.
-			c.used = end
-			return r.finish(c.in[:end], nil)
-		}
-		r.scanned = len(c.in)
-		if len(c.in) > r.max {
-			return r.finish(nil, fmt.Errorf("%w: more than %d bytes without a newline", ErrLineTooLong, r.max))
-		}
-		// Reads land in the runtime's scratch buffer, and only what
-		// arrived is kept: an idle connection holds no buffer of its own.
-		res, ok := c.pollSocket(cx, c.rt.scratch).Value()
-		switch {
-		case !ok:
-			return Pending[Result[[]byte]]()
-		case res.Err == io.EOF && len(c.in) == 0:
-			return r.finish(nil, io.EOF)
-		case res.Err == io.EOF:
-			c.used = len(c.in) // the last line, without a newline
-			return r.finish(c.in, io.EOF)
-		case res.Err != nil:
-			return r.finish(nil, res.Err)
-		}
-		c.in = append(c.in, c.rt.scratch[:res.Value]...)
-	}
-}
-
-func (r *readLineFuture) finish(line []byte, err error) Poll[Result[[]byte]] {
-	r.done = true
-	return Ready(Result[[]byte]{Value: line, Err: err})
+	p := r.c.pollLines(cx, r.max, r.all)
+	r.done = p.IsReady()
+	return p
 }
 
 func (r *readLineFuture) Drop() {
@@ -97,17 +52,122 @@ func (r *readLineFuture) Drop() {
 	}
 }
 
+// PollReadLine is what the ReadLine future does in one poll, for a future
+// written by hand that keeps its state in its own fields and allocates
+// nothing per line.
+func (c *Conn) PollReadLine(cx *Context, max int) Poll[Result[[]byte]] {
+	return c.pollLines(cx, max, false)
+}
+
+// PollReadLines is what the ReadLines future does in one poll.
+func (c *Conn) PollReadLines(cx *Context, max int) Poll[Result[[]byte]] {
+	return c.pollLines(cx, max, true)
+}
+
+// pollLines looks for a line in what c has read, and reads more until one
+// is whole; with all, it returns every whole line there is. Reads land in
+// the runtime's scratch buffer; only the bytes that arrived are kept, in a
+// buffer taken from the runtime's pool and given back once every line in
+// it has been returned, so an idle connection holds no buffer at all.
+func (c *Conn) pollLines(cx *Context, max int, all bool) Poll[Result[[]byte]] {
+	c.compact()
+	for {
+		if i := bytes.IndexByte(c.in[c.scanned:], '\n'); i >= 0 {
+			end := c.scanned + i + 1
+			if end > max {
+				return c.lineDone(nil, fmt.Errorf("%w: more than %d bytes", ErrLineTooLong, max))
+			}
+			for all { // take the whole lines after it too, each within max
+				j := bytes.IndexByte(c.in[end:], '\n')
+				if j < 0 || j+1 > max {
+					break // no more, or too long: that one is for the next call
+				}
+				end += j + 1
+			}
+			// The line stays where it is, valid until the next read on
+			// c, which compacts the buffer: no copy per line.
+			c.used = end
+			return c.lineDone(c.in[:end], nil)
+		}
+		c.scanned = len(c.in) // not again, when more comes
+		if len(c.in) > max {
+			return c.lineDone(nil, fmt.Errorf("%w: more than %d bytes without a newline", ErrLineTooLong, max))
+		}
+		res, ok := c.pollSocket(cx, c.rt.scratch).Value()
+		switch {
+		case !ok:
+			return Pending[Result[[]byte]]()
+		case res.Err == io.EOF && len(c.in) == 0:
+			return c.lineDone(nil, io.EOF)
+		case res.Err == io.EOF:
+			c.used = len(c.in) // the last line, without a newline
+			return c.lineDone(c.in, io.EOF)
+		case res.Err != nil:
+			return c.lineDone(nil, res.Err)
+		}
+		if c.in == nil {
+			c.in = c.rt.buffers.get()
+		}
+		c.in = append(c.in, c.rt.scratch[:res.Value]...)
+	}
+}
+
+// lineDone ends a search for a line: the next one starts from scratch.
+func (c *Conn) lineDone(line []byte, err error) Poll[Result[[]byte]] {
+	c.scanned = 0
+	return Ready(Result[[]byte]{Value: line, Err: err})
+}
+
 // compact drops the bytes that the last ReadLine returned (from the next
 // read on, that line is no longer valid) and moves the rest to the front,
-// so the buffer is reused rather than grown. A buffer grown large by a
-// long line is let go once it is empty: an idle connection keeps little.
+// so the buffer is reused rather than grown. A buffer left empty goes
+// back to the runtime's pool.
 func (c *Conn) compact() {
 	if c.used == 0 {
 		return
 	}
 	c.in = c.in[:copy(c.in, c.in[c.used:])]
 	c.used = 0
-	if len(c.in) == 0 && cap(c.in) > 4<<10 {
+	if len(c.in) == 0 {
+		c.rt.buffers.put(c.in)
 		c.in = nil
+	}
+}
+
+// bufferPool is the runtime's free list of line buffers. A connection
+// takes one when bytes of an unfinished line, or lines not yet returned,
+// must outlive the read that brought them (the scratch buffer is
+// overwritten by the next read of any connection), and gives it back as
+// soon as it is empty. So the buffers in use are those of the connections
+// in the middle of a message, not one per connection; and a connection
+// that echoes line after line takes and returns the same buffer each time,
+// without allocating. gnet keeps its connections' buffers in pools for
+// the same reason. One goroutine uses it: a slice is enough.
+type bufferPool struct {
+	free [][]byte
+}
+
+// Line buffers start at lineBufferSize, enough for the lines of a typical
+// read; a longer line grows its buffer, which is then not kept. At most
+// maxFreeBuffers are kept (1 MiB): a burst that needed more leaves the
+// rest to the garbage collector.
+const (
+	lineBufferSize = 4 << 10
+	maxFreeBuffers = 256
+)
+
+func (p *bufferPool) get() []byte {
+	if n := len(p.free); n > 0 {
+		b := p.free[n-1]
+		p.free[n-1] = nil
+		p.free = p.free[:n-1]
+		return b
+	}
+	return make([]byte, 0, lineBufferSize)
+}
+
+func (p *bufferPool) put(b []byte) {
+	if cap(b) == lineBufferSize && len(p.free) < maxFreeBuffers {
+		p.free = append(p.free, b[:0])
 	}
 }

@@ -17,9 +17,10 @@ type Runtime struct {
 	ex      *executor
 	timers  *timers
 	trace   tracer
-	scratch []byte // where ReadLine's reads land before the bytes are kept; one per runtime
-	accepts int64  // connections accepted
-	pauses  int64  // accepts that failed for lack of descriptors or memory, each followed by a pause
+	scratch []byte     // where ReadLine's reads land before the bytes are kept; one per runtime
+	buffers bufferPool // where the bytes are kept: line buffers, lent to connections
+	accepts int64      // connections accepted
+	pauses  int64      // accepts that failed for lack of descriptors or memory, each followed by a pause
 }
 
 // Config is what NewRuntime may be told. The zero Config is a quiet
