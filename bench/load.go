@@ -33,6 +33,7 @@ type loadConfig struct {
 	Size     int           `json:"size"`     // echo: message size, newline included
 	Depth    int           `json:"depth"`    // closed loop: requests in flight per connection
 	Rate     float64       `json:"rate"`     // open loop: requests per second in all; 0 for closed loop
+	Idle     bool          `json:"idle"`     // one round trip per connection, then silence: for memory per idle connection
 	Warmup   time.Duration `json:"warmup"`   // load before measuring starts
 	Duration time.Duration `json:"duration"` // measured time
 }
@@ -91,6 +92,7 @@ func runLoad(cfg loadConfig, progress io.Writer) (loadResult, error) {
 
 	var res loadResult
 	var latencies []time.Duration
+	answered := 0 // idle: connections whose one round trip is done
 	measuring := false
 	start := time.Now()
 	measureFrom := start.Add(cfg.Warmup)
@@ -121,18 +123,21 @@ func runLoad(cfg loadConfig, progress io.Writer) (loadResult, error) {
 	buf := make([]byte, 64<<10)
 	for {
 		now := time.Now()
-		if !measuring && !now.Before(measureFrom) {
+		if !measuring && !now.Before(measureFrom) && (!cfg.Idle || answered == len(conns)) {
 			measuring = true
 			res, latencies = loadResult{}, latencies[:0]
-			measureFrom = now
+			measureFrom, end = now, now.Add(cfg.Duration)
 			fmt.Fprintln(progress, "measuring")
 		}
-		if !now.Before(end) {
+		if measuring && !now.Before(end) {
 			break
 		}
 		timeout := end.Sub(now)
 		if !measuring {
-			timeout = measureFrom.Sub(now)
+			timeout = max(measureFrom.Sub(now), 0)
+			if cfg.Idle && answered < len(conns) {
+				timeout = time.Second // waiting for the last answers: an event will come
+			}
 		}
 		if cfg.Rate > 0 {
 			for !nextSend.After(now) { // open loop: everything due leaves now
@@ -191,7 +196,10 @@ func runLoad(cfg loadConfig, progress io.Writer) (loadResult, error) {
 					res.Responses++
 					latencies = append(latencies, now.Sub(at))
 				}
-				if cfg.Rate == 0 {
+				switch {
+				case cfg.Idle:
+					answered++ // and silence from now on
+				case cfg.Rate == 0:
 					send(c, now)
 				}
 			}

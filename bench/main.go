@@ -2,10 +2,13 @@
 
 // Bench measures chapter 06's runtime side by side with what a Go
 // programmer would otherwise write (a goroutine per connection on net, and
-// net/http) and with chapter 02's raw epoll loop, the floor:
+// net/http), with chapter 02's raw epoll loop, the floor, and with two
+// production event loops, gnet (Go) and tokio's current-thread runtime
+// (Rust), built from bench/peers when they can be:
 //
-//	go run ./bench            every scenario, 5 runs of 3 s each (about 8 minutes)
-//	go run ./bench -quick     the same with 0.5 s runs (under 2 minutes)
+//	go run ./bench            every scenario, 5 runs of 3 s each (about 10 minutes)
+//	go run ./bench -quick     the same with 0.5 s runs (a few minutes)
+//	go run ./bench -peers     only the scenarios that compare with gnet and tokio
 //	go run ./bench -soak 60s  thousands of random clients against chapter 06; nothing lost or leaked
 //	go run ./bench -load 127.0.0.1:7000 -c 50 -d 16       the load generator alone, against any server
 //	go run ./bench -load 127.0.0.1:7000 -rate 20000       open loop: latency from when each request was due
@@ -55,20 +58,26 @@ type scenario struct {
 	mode    string // "echo" or "http"
 	conns   int
 	depth   int
+	idle    bool // each connection makes one round trip, then stays silent: memory, not speed
 	servers []string
 }
 
 const echoSize = 64
 
 var scenarios = []scenario{
-	{"echo 64 B, 1 conn", "echo", 1, 1, []string{"06", "net", "02"}},
-	{"echo 64 B, 50 conns", "echo", 50, 1, []string{"06", "net", "02"}},
-	{"echo 64 B, 1000 conns", "echo", 1000, 1, []string{"06", "net", "02"}},
-	{"echo 64 B, 50 conns, depth 16", "echo", 50, 16, []string{"06", "net", "02"}},
-	{"echo 64 B, 10,000 conns", "echo", 10000, 1, []string{"06", "net", "02"}},
-	{"HTTP plaintext, 50 conns", "http", 50, 1, []string{"06", "net/http", "02"}},
-	{"HTTP plaintext, 256 conns, depth 16", "http", 256, 16, []string{"06", "net/http", "02"}},
+	{"echo 64 B, 1 conn", "echo", 1, 1, false, []string{"06", "net", "02"}},
+	{"echo 64 B, 50 conns", "echo", 50, 1, false, []string{"06", "gnet", "tokio", "net", "02"}},
+	{"echo 64 B, 1000 conns", "echo", 1000, 1, false, []string{"06", "net", "02"}},
+	{"echo 64 B, 50 conns, depth 16", "echo", 50, 16, false, []string{"06", "gnet", "tokio", "net", "02"}},
+	{"echo 64 B, 10,000 conns", "echo", 10000, 1, false, []string{"06", "net", "02"}},
+	{"echo, 10,000 idle conns", "echo", 10000, 1, true, []string{"06", "gnet", "tokio", "net"}},
+	{"HTTP plaintext, 50 conns", "http", 50, 1, false, []string{"06", "gnet", "tokio", "net/http", "02"}},
+	{"HTTP plaintext, 256 conns, depth 16", "http", 256, 16, false, []string{"06", "gnet", "tokio", "net/http", "02"}},
 }
+
+// peerNames are the production peers: a scenario that lists one of them
+// is part of -peers.
+var peerNames = []string{"gnet", "tokio"}
 
 // measurement is one run of one scenario against one server.
 type measurement struct {
@@ -87,7 +96,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	duration := flags.Duration("duration", 3*time.Second, "measured time of each run")
 	warmup := flags.Duration("warmup", 500*time.Millisecond, "load before each measured run")
 	repeats := flags.Int("repeats", 5, "runs of each scenario against each server")
-	quick := flags.Bool("quick", false, "0.5 s runs and 0.2 s warm-ups: the whole table in under 2 minutes")
+	quick := flags.Bool("quick", false, "0.5 s runs and 0.2 s warm-ups: the whole table in a few minutes")
+	peers := flags.Bool("peers", false, "only the scenarios that compare chapter 06 with gnet and tokio")
 	only := flags.String("only", "", "run only the scenarios whose name contains `TEXT`")
 	soak := flags.Duration("soak", 0, "instead of the table: soak chapter 06 for this long with random clients")
 	soakClients := flags.Int("soak-clients", 2000, "soak: concurrent clients")
@@ -120,7 +130,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	bins, err := buildServers(dir)
+	bins, missing, err := buildServers(dir, *soak == 0)
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 1
@@ -142,6 +152,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if errPerf != nil {
 		fmt.Fprintln(stdout, "perf not found: system calls per request are not counted (install linux-perf).")
 	}
+	for _, why := range missing {
+		fmt.Fprintln(stdout, why)
+	}
 	fmt.Fprintf(stdout, "Each cell: median of %d runs of %v after %v of warm-up, [min-max].\n\n", *repeats, *duration, *warmup)
 
 	results := map[string]map[string][]measurement{}
@@ -150,7 +163,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if *only != "" && !strings.Contains(sc.name, *only) {
 			continue
 		}
+		if *peers && !slices.ContainsFunc(sc.servers, func(s string) bool { return slices.Contains(peerNames, s) }) {
+			continue
+		}
+		sc.servers = slices.DeleteFunc(slices.Clone(sc.servers), func(s string) bool { return bins[s] == nil })
 		results[sc.name] = map[string][]measurement{}
+		// Alternate the servers within each round, so that a slow
+		// spell of the machine does not fall on one server's runs.
 		for rep := range *repeats {
 			for _, srv := range sc.servers {
 				m, err := measure(bins, sc, srv, *warmup, *duration, pinned, errPerf == nil)
@@ -168,28 +187,78 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// buildServers builds the chapter servers and returns the command for
-// each server name; the baselines are this binary itself.
-func buildServers(dir string) (map[string][]string, error) {
+// buildServers builds the chapter servers and (withPeers) the peers, and returns the
+// command for each server name (the baselines are this binary itself;
+// "MODE" stands for echo or http). A peer that cannot be built is left
+// out, with one line saying why.
+func buildServers(dir string, withPeers bool) (bins map[string][]string, missing []string, err error) {
 	self, err := os.Executable()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	bins := map[string][]string{
+	bins = map[string][]string{
 		"net":      {self, "-serve-process", "net-echo", "127.0.0.1:0"},
 		"net/http": {self, "-serve-process", "net-http", "127.0.0.1:0"},
 	}
 	for _, ch := range []string{"02-epoll", "06-full-runtime"} {
 		out := filepath.Join(dir, ch)
-		cmd := exec.Command("go", "build", "-o", out, "./"+ch)
-		cmd.Stderr = os.Stderr
-		if err := cmd.Run(); err != nil {
-			return nil, fmt.Errorf("go build ./%s: %w (run go run ./bench from the repository's root)", ch, err)
+		if err := runQuiet(exec.Command("go", "build", "-o", out, "./"+ch)); err != nil {
+			return nil, nil, fmt.Errorf("go build ./%s: %w (run go run ./bench from the repository's root)", ch, err)
 		}
 		bins[ch[:2]] = []string{out, "-listen", "127.0.0.1:0"}
 	}
 	bins["06"] = append(bins["06"], "-idle", "1h")
-	return bins, nil
+	if !withPeers {
+		return bins, nil, nil
+	}
+
+	// gnet: a module of its own (bench/peers), so that the tutorial's
+	// go.mod does not depend on it. The go command fetches it from the
+	// module proxy the first time.
+	gnet := filepath.Join(dir, "gnet-peer")
+	if err := runQuiet(exec.Command("go", "build", "-C", "bench/peers", "-o", gnet, "./gnet")); err != nil {
+		missing = append(missing, fmt.Sprintf("gnet: not built, its rows are left out (go build -C bench/peers ./gnet: %v).", err))
+	} else {
+		bins["gnet"] = []string{gnet, "MODE", "127.0.0.1:0"}
+	}
+	// tokio: built offline from Debian's crates, when they are installed.
+	tokio, why := buildTokio(dir)
+	if why != "" {
+		missing = append(missing, "tokio: not built, its rows are left out ("+why+").")
+	} else {
+		bins["tokio"] = []string{tokio, "MODE", "127.0.0.1:0"}
+	}
+	return bins, missing, nil
+}
+
+// buildTokio builds bench/peers/tokio with cargo, against Debian's
+// packaged crates (apt-get install cargo librust-tokio-dev). It returns
+// the binary, or why there is none.
+func buildTokio(dir string) (string, string) {
+	if _, err := exec.LookPath("cargo"); err != nil {
+		return "", "cargo not found; apt-get install cargo librust-tokio-dev"
+	}
+	if found, _ := filepath.Glob("/usr/share/cargo/registry/tokio-1.*"); len(found) == 0 {
+		return "", "Debian's tokio crate not found; apt-get install librust-tokio-dev"
+	}
+	target := filepath.Join(dir, "tokio-target")
+	cmd := exec.Command("cargo", "build", "--release", "--quiet", "--target-dir", target)
+	cmd.Dir = "bench/peers/tokio" // where .cargo/config.toml points cargo at Debian's crates
+	if err := runQuiet(cmd); err != nil {
+		return "", fmt.Sprintf("cargo build in bench/peers/tokio: %v", err)
+	}
+	return filepath.Join(target, "release", "tokio-peer"), ""
+}
+
+// runQuiet runs cmd and returns an error that carries the last line it
+// printed, if it fails.
+func runQuiet(cmd *exec.Cmd) error {
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		return fmt.Errorf("%w: %s", err, lines[len(lines)-1])
+	}
+	return nil
 }
 
 // server is a running server process.
@@ -246,6 +315,9 @@ func measure(bins map[string][]string, sc scenario, srvName string, warmup, dura
 	case srvName == "02":
 		mode = "echo" // the raw floor only echoes: HTTP rows show it echoing 64 B at the same load
 	}
+	if i := slices.Index(argv, "MODE"); i >= 0 {
+		argv[i] = mode
+	}
 	srv, err := startServer(argv, pinned)
 	if err != nil {
 		return m, err
@@ -254,7 +326,7 @@ func measure(bins map[string][]string, sc scenario, srvName string, warmup, dura
 	pid := srv.cmd.Process.Pid
 	m.idleRSS = readRSS(pid)
 
-	cfg := loadConfig{Addr: srv.addr, Mode: mode, Conns: sc.conns, Size: echoSize, Depth: sc.depth,
+	cfg := loadConfig{Addr: srv.addr, Mode: mode, Conns: sc.conns, Size: echoSize, Depth: sc.depth, Idle: sc.idle,
 		Warmup: warmup, Duration: duration}
 	arg, _ := json.Marshal(cfg)
 	self, _ := os.Executable()

@@ -40,6 +40,8 @@ func syscallsPer(m measurement) float64 {
 
 var serverNames = map[string]string{
 	"06":       "06 runtime",
+	"gnet":     "gnet v2, one event loop",
+	"tokio":    "tokio current_thread",
 	"net":      "net, goroutine per conn",
 	"net/http": "net/http",
 	"02":       "02 raw epoll (floor)",
@@ -47,6 +49,10 @@ var serverNames = map[string]string{
 
 func printScenario(w io.Writer, sc scenario, byServer map[string][]measurement) {
 	fmt.Fprintf(w, "### %s\n\n", sc.name)
+	if sc.idle {
+		printIdle(w, sc, byServer)
+		return
+	}
 	fmt.Fprintln(w, "| server | answers/s | p50 | p99 | server CPU s per M answers (user) | syscalls per answer | RSS per conn |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	for _, name := range sc.servers {
@@ -67,6 +73,21 @@ func printScenario(w io.Writer, sc scenario, byServer map[string][]measurement) 
 			collect(ms, func(m measurement) float64 { return m.P99us }).med,
 			collect(ms, cpuPerM).med, collect(ms, userPerM).med, sysText,
 			bytesText(collect(ms, func(m measurement) float64 { return m.rssPerConn }).med))
+	}
+	fmt.Fprintln(w)
+}
+
+// printIdle prints a scenario of idle connections: what each costs in
+// memory, and the CPU the server spends while nobody says anything.
+func printIdle(w io.Writer, sc scenario, byServer map[string][]measurement) {
+	fmt.Fprintln(w, "| server | RSS per idle conn | server CPU while idle |")
+	fmt.Fprintln(w, "|---|---|---|")
+	for _, name := range sc.servers {
+		ms := byServer[name]
+		rss := collect(ms, func(m measurement) float64 { return m.rssPerConn })
+		fmt.Fprintf(w, "| %s | %s [%s-%s] | %.2f s |\n", serverNames[name],
+			bytesText(rss.med), bytesText(rss.min), bytesText(rss.max),
+			collect(ms, func(m measurement) float64 { return m.cpuSec }).med)
 	}
 	fmt.Fprintln(w)
 }
@@ -97,6 +118,7 @@ func printGoals(w io.Writer, results map[string]map[string][]measurement) {
 		goals = append(goals, goal{text: text, measured: fmt.Sprintf("%.2f%s", v, unit), met: met, known: ok})
 	}
 	const e50, e50d16, e10k = "echo 64 B, 50 conns", "echo 64 B, 50 conns, depth 16", "echo 64 B, 10,000 conns"
+	const eIdle = "echo, 10,000 idle conns"
 	const h50, h256 = "HTTP plaintext, 50 conns", "HTTP plaintext, 256 conns, depth 16"
 	r, ok := ratio(e50, "06", "net", throughput)
 	add("echo, 50 conns: throughput at least 0.95 × net", r, ok, " ×", r >= 0.95)
@@ -110,12 +132,22 @@ func printGoals(w io.Writer, results map[string]map[string][]measurement) {
 	add("echo round trip: at most 2.5 system calls", v, ok && v >= 0, "", v >= 0 && v <= 2.5)
 	v, ok = med(e50d16, "06", syscallsPer)
 	add("echo at depth 16: at most 0.2 system calls per message", v, ok && v >= 0, "", v >= 0 && v <= 0.2)
-	r, ok = ratio(h50, "06", "net/http", throughput)
-	add("HTTP, depth 1: at least 2 × net/http", r, ok, " ×", r >= 2)
-	r, ok = ratio(h256, "06", "net/http", throughput)
-	add("HTTP, 256 conns × depth 16: at least 15 × net/http", r, ok, " ×", r >= 15)
+	// The goals of 2 × and 15 × net/http for HTTP are retired: no
+	// production peer reaches them on our machine (see
+	// chapters/benchmarks.md); the peers are the bar instead.
 	r, ok = ratio(h256, "06", "02", throughput)
 	add("HTTP, 256 conns × depth 16: at least 0.7 × the raw floor (02 echoing 64 B)", r, ok, " ×", r >= 0.7)
+	// Against the production peers: at least level where user-space work
+	// shows (depth 16), and no more memory per idle connection than the
+	// target.
+	for _, peer := range peerNames {
+		r, ok = ratio(e50d16, "06", peer, throughput)
+		add("echo, 50 conns × depth 16: at least as many messages as "+peer, r, ok, " ×", r >= 1)
+		r, ok = ratio(h256, "06", peer, throughput)
+		add("HTTP, 256 conns × depth 16: at least as many requests as "+peer, r, ok, " ×", r >= 1)
+	}
+	v, ok = med(eIdle, "06", func(m measurement) float64 { return m.rssPerConn })
+	add("10,000 idle conns: RSS per connection at most 0.5 KiB", v/1024, ok, " KiB", v <= 512)
 
 	fmt.Fprintln(w, "### Goals")
 	fmt.Fprintln(w)
