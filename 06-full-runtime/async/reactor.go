@@ -298,8 +298,11 @@ func waitMillis(timeout time.Duration) int {
 	}
 	// The kernel keeps only 32 bits of the timeout: cap it where Go's
 	// netpoll does, at 1e9 ms (11.5 days). A longer wait just wakes once
-	// on the way, finds nothing due, and sleeps again.
-	return int(min((timeout+time.Millisecond-1)/time.Millisecond, 1e9))
+	// on the way, finds nothing due, and sleeps again. Cap first, then
+	// round: rounding the longest Duration up would overflow to a
+	// negative number, which epoll_wait reads as "for ever".
+	const longest = 1e9 * time.Millisecond
+	return int((min(timeout, longest) + time.Millisecond - 1) / time.Millisecond)
 }
 
 // dispatch turns one event into the wakers it is for.
