@@ -56,7 +56,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	srv.shutdown()
 	res := <-done
 
-	summary{stats: srv.stats, messages: echoed, wall: time.Since(start), cpu: res.cpu}.print(stdout)
+	summary{stats: srv.stats, messages: echoed, wall: time.Since(start), cpu: res.cpu, listen: *listen != ""}.print(stdout)
 	if res.err != nil {
 		fmt.Fprintln(stderr, program+": server:", res.err)
 		return 1

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -38,5 +39,26 @@ func TestRun(t *testing.T) {
 func TestThousands(t *testing.T) {
 	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -1234: "-1,234"} {
 		assert.Equal(t, want, thousands(n), "thousands(%d)", n)
+	}
+}
+
+func TestSummary(t *testing.T) {
+	t.Run("under -listen, the messages line says why nothing was checked", func(t *testing.T) {
+		var out bytes.Buffer
+		summary{stats: stats{bytes: 17}, wall: time.Second, listen: true}.print(&out)
+		assert.Contains(t, out.String(), "messages:         0 checked: -listen runs no built-in clients (17 bytes echoed)\n", "messages line")
+	})
+}
+
+func TestPercent(t *testing.T) {
+	for _, c := range []struct {
+		part, whole float64
+		want        string
+	}{
+		{0, 8, "0.0%"}, {1, 8, "12.5%"}, {8, 8, "100.0%"}, {0, 0, "0.0%"},
+		{1, 1e6, "<0.1%"},        // a few never round to none
+		{999_999, 1e6, ">99.9%"}, // nor almost all to all
+	} {
+		assert.Equal(t, c.want, percent(c.part, c.whole), "percent(%v, %v)", c.part, c.whole)
 	}
 }

@@ -32,19 +32,30 @@ type summary struct {
 	messages int           // messages the clients sent and got back intact
 	wall     time.Duration // from just before the server starts to just after it has stopped
 	cpu      time.Duration // CPU time (user+system) of the event-loop thread
+	listen   bool          // served -listen's outside clients: no built-in ones to check
 }
 
 func (s summary) print(w io.Writer) {
-	fmt.Fprintf(w, "%-17s %d accepted, %d closed\n", "connections:", s.stats.accepted, s.stats.closed)
-	fmt.Fprintf(w, "%-17s %s echoed and checked (%s bytes)\n", "messages:", thousands(int64(s.messages)), thousands(s.stats.bytes))
+	fmt.Fprintf(w, "%-17s %s accepted, %s closed\n", "connections:", thousands(s.stats.accepted), thousands(s.stats.closed))
+	s.printMessages(w)
 	fmt.Fprintf(w, "%-17s %.2f s\n", "wall:", s.wall.Seconds())
-	fmt.Fprintf(w, "%-17s %.1f%% of one core (%.3f s on the event-loop thread)\n", "cpu:",
-		100*s.cpu.Seconds()/s.wall.Seconds(), s.cpu.Seconds())
+	fmt.Fprintf(w, "%-17s %s of one core (%.3f s on the event-loop thread)\n", "cpu:",
+		percent(s.cpu.Seconds(), s.wall.Seconds()), s.cpu.Seconds())
 	it := s.stats.iterations
-	fmt.Fprintf(w, "%-17s %s (%s did any work: %.4f%%)\n", "loop iterations:", thousands(it),
-		thousands(s.stats.busy), 100*float64(s.stats.busy)/float64(max(it, 1)))
-	fmt.Fprintf(w, "%-17s %s accept4 and read calls, %.4f%% of them found nothing (EAGAIN)\n", "system calls:",
-		thousands(s.stats.tries), 100*float64(s.stats.emptyTries)/float64(max(s.stats.tries, 1)))
+	fmt.Fprintf(w, "%-17s %s (%s did any work: %s)\n", "loop iterations:", thousands(it),
+		thousands(s.stats.busy), percent(float64(s.stats.busy), float64(it)))
+	fmt.Fprintf(w, "%-17s %s accept4 and read calls; %s found nothing (EAGAIN: %s)\n", "system calls:",
+		thousands(s.stats.tries), thousands(s.stats.emptyTries), percent(float64(s.stats.emptyTries), float64(s.stats.tries)))
+}
+
+// printMessages prints the messages: line. With -listen no built-in client
+// runs, so nothing is checked, and the line says so instead of a bare 0.
+func (s summary) printMessages(w io.Writer) {
+	if s.listen {
+		fmt.Fprintf(w, "%-17s 0 checked: -listen runs no built-in clients (%s bytes echoed)\n", "messages:", thousands(s.stats.bytes))
+		return
+	}
+	fmt.Fprintf(w, "%-17s %s echoed and checked (%s bytes)\n", "messages:", thousands(int64(s.messages)), thousands(s.stats.bytes))
 }
 
 // threadCPU returns the CPU time the calling OS thread has used so far.
@@ -72,4 +83,22 @@ func thousands(n int64) string {
 		s = "-" + s
 	}
 	return s
+}
+
+// percent formats part/whole as a percentage with one decimal. Rounding
+// must not turn "almost all" into all, or "a few" into none: a part that
+// is not the whole never prints as 100.0%, but as >99.9%, and a part that
+// is not zero never prints as 0.0%, but as <0.1%.
+func percent(part, whole float64) string {
+	if whole <= 0 {
+		return "0.0%"
+	}
+	p := 100 * part / whole
+	switch {
+	case part > 0 && p < 0.05:
+		return "<0.1%"
+	case part < whole && p >= 99.95:
+		return ">99.9%"
+	}
+	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
 }

@@ -33,18 +33,19 @@ type server struct {
 }
 
 func newServer(addr string, trace io.Writer) (*server, error) {
+	tr := newTracer(trace) // one clock for the whole trace
 	lfd, bound, err := listenTCP(addr)
 	if err != nil {
 		return nil, err
 	}
-	reactor, err := NewReactor(tracer{trace})
+	reactor, err := NewReactor(tr)
 	if err != nil {
 		unix.Close(lfd)
 		return nil, err
 	}
 	return &server{
 		lfd: lfd, addr: bound, reactor: reactor, conns: make(map[int]*conn),
-		buf: make([]byte, readSize), trace: tracer{trace},
+		buf: make([]byte, readSize), trace: tr,
 	}, nil
 }
 

@@ -28,11 +28,12 @@ type server struct {
 }
 
 func newServer(addr string, trace io.Writer) (*server, error) {
+	tr := newTracer(trace) // one clock for the whole trace
 	lfd, bound, err := listenTCP(addr)
 	if err != nil {
 		return nil, err
 	}
-	return &server{lfd: lfd, addr: bound, buf: make([]byte, readSize), trace: tracer{trace}}, nil
+	return &server{lfd: lfd, addr: bound, buf: make([]byte, readSize), trace: tr}, nil
 }
 
 // shutdown asks serve to return. It may be called from any goroutine.
@@ -69,19 +70,23 @@ func (s *server) serve() error {
 			s.accept(a)
 			next = &acceptFuture{lfd: s.lfd} // a future is used once
 		} else {
-			s.stats.wasted++
-			s.trace.printf("poll accept: Pending")
+			s.stats.empty++ // its one accept4 said EAGAIN
+			s.trace.printf("poll accept: Pending, empty")
 		}
 
 		for i := 0; i < len(s.sessions); {
 			sess := s.sessions[i]
-			before := sess.state
+			before, work := sess.state, s.stats.work
 			p := sess.Poll(cx)
 			s.stats.polls++
 			res, ok := p.Value()
 			if !ok {
-				s.stats.wasted++
-				s.trace.printf("poll fd %d (%v): Pending (%v)", sess.c.fd, before, sess.state)
+				empty := ""
+				if s.stats.work == work {
+					s.stats.empty++ // not a byte read or written: the poll found nothing to do
+					empty = ", empty"
+				}
+				s.trace.printf("poll fd %d (%v): Pending (%v)%s", sess.c.fd, before, sess.state, empty)
 				i++
 				continue
 			}
@@ -105,7 +110,7 @@ func (s *server) accept(a accepted) {
 		return
 	}
 	s.trace.printf("poll accept: Ready: fd %d", a.fd)
-	s.sessions = append(s.sessions, newEchoSession(a.fd, s.buf))
+	s.sessions = append(s.sessions, newEchoSession(a.fd, s.buf, &s.stats.work))
 	s.stats.accepted++
 }
 

@@ -53,8 +53,10 @@ type echoed struct {
 	err   error
 }
 
-func newEchoSession(fd int, buf []byte) *echoSession {
-	return &echoSession{c: &conn{fd: fd}, buf: buf}
+// newEchoSession starts a session on a connection. work is the loop's
+// work meter, which the connection's reads and writes add to (nil: none).
+func newEchoSession(fd int, buf []byte, work *int64) *echoSession {
+	return &echoSession{c: &conn{fd: fd, work: work}, buf: buf}
 }
 
 // Poll runs the session as far as it can go without waiting. The loop

@@ -17,14 +17,14 @@ func TestEchoSession(t *testing.T) {
 
 	t.Run("with nothing to read it is Pending and stays in reading", func(t *testing.T) {
 		ours, _ := socketpair(t)
-		s := newEchoSession(ours, make([]byte, readSize))
+		s := newEchoSession(ours, make([]byte, readSize), nil)
 		assert.False(t, s.Poll(cx).IsReady(), "poll")
 		assert.Equal(t, sessionReading, s.state, "state")
 	})
 
 	t.Run("it echoes what arrived and goes back to reading", func(t *testing.T) {
 		ours, peer := socketpair(t)
-		s := newEchoSession(ours, make([]byte, readSize))
+		s := newEchoSession(ours, make([]byte, readSize), nil)
 		_, err := unix.Write(peer, []byte("hello\n"))
 		require.NoError(t, err, "peer write")
 		assert.False(t, s.Poll(cx).IsReady(), "poll")
@@ -37,7 +37,7 @@ func TestEchoSession(t *testing.T) {
 
 	t.Run("with the send buffer full it is Pending in writing, and keeps the tail", func(t *testing.T) {
 		ours, peer := socketpair(t) // ours has a 4 KiB send buffer
-		s := newEchoSession(ours, make([]byte, readSize))
+		s := newEchoSession(ours, make([]byte, readSize), nil)
 		sent := pattern(256 << 10)
 		var got []byte
 		buf := make([]byte, 64<<10)
@@ -64,7 +64,7 @@ func TestEchoSession(t *testing.T) {
 
 	t.Run("at EOF with everything echoed it is Ready with the total, and closes", func(t *testing.T) {
 		ours, peer := socketpair(t)
-		s := newEchoSession(ours, make([]byte, readSize))
+		s := newEchoSession(ours, make([]byte, readSize), nil)
 		_, err := unix.Write(peer, []byte("bye\n"))
 		require.NoError(t, err, "peer write")
 		require.NoError(t, unix.Shutdown(peer, unix.SHUT_WR), "peer shutdown")
@@ -77,7 +77,7 @@ func TestEchoSession(t *testing.T) {
 
 	t.Run("a reset ends it with the error", func(t *testing.T) {
 		ours, peer := socketpair(t)
-		s := newEchoSession(ours, make([]byte, readSize))
+		s := newEchoSession(ours, make([]byte, readSize), nil)
 		require.NoError(t, unix.Close(peer), "peer close")
 		s.c.out = []byte("unsendable")
 		s.state = sessionWriting
@@ -88,7 +88,7 @@ func TestEchoSession(t *testing.T) {
 
 	t.Run("Drop closes the connection of an unfinished session, once", func(t *testing.T) {
 		ours, _ := socketpair(t)
-		s := newEchoSession(ours, make([]byte, readSize))
+		s := newEchoSession(ours, make([]byte, readSize), nil)
 		s.Drop()
 		_, err := unix.FcntlInt(uintptr(ours), unix.F_GETFD, 0)
 		assert.ErrorIs(t, err, unix.EBADF, "descriptor after Drop")

@@ -23,6 +23,7 @@ type conn struct {
 	out   []byte   // echoed bytes the kernel has not taken yet, oldest first
 	eof   bool     // the client shut its write side: read returned 0
 	armed Interest // what the reactor watches this socket for now
+	work  *int64   // the loop's work meter (stats.work), or nil: fill and flush add the bytes they move
 }
 
 // done reports whether c has nothing left to do: the client will send no
@@ -57,6 +58,7 @@ func (c *conn) fill(buf []byte) (int, error) {
 			return 0, nil
 		}
 		c.out = append(c.out, buf[:n]...)
+		c.moved(n)
 		return n, nil
 	}
 }
@@ -80,9 +82,17 @@ func (c *conn) flush() (int, error) {
 			return written, os.NewSyscallError("write", err)
 		}
 		written += n
+		c.moved(n)
 		// Move the unsent tail to the front so the buffer is reused
 		// instead of growing; usually the tail is empty and this is free.
 		c.out = c.out[:copy(c.out, c.out[n:])]
 	}
 	return written, nil
+}
+
+// moved adds n bytes to the loop's work meter, if c has one.
+func (c *conn) moved(n int) {
+	if c.work != nil {
+		*c.work += int64(n)
+	}
 }

@@ -56,8 +56,17 @@ type Executor struct {
 	trace   tracer
 	log     io.Writer // where a panicking task is reported
 	polls   int64     // Poll calls on tasks
-	wasted  int64     // ... that returned Pending
+	empty   int64     // ... that returned Pending and found nothing to do (see work)
 	panics  int64     // tasks that panicked
+
+	// work, if set, is the program's work meter (the server's
+	// stats.work): a count that grows whenever a task does something, here
+	// reading or writing bytes, or accepting a connection. The executor
+	// cannot see inside a future, so it reads the meter before and after
+	// each poll: a poll that returns Pending and leaves it where it was
+	// found nothing to do, and counts as empty. With no meter, every
+	// Pending counts as empty.
+	work *int64
 }
 
 // NewExecutor makes an executor that sleeps in reactor.
@@ -166,6 +175,7 @@ func (ex *Executor) runUntil(done func() bool) error {
 // run polls one task and files it: done, or parked.
 func (ex *Executor) run(t *Task, cx *Context) {
 	ex.polls++
+	work := ex.meter()
 	finished, err := ex.pollIsolated(t, cx)
 	switch {
 	case err != nil:
@@ -176,8 +186,12 @@ func (ex *Executor) run(t *Task, cx *Context) {
 	case finished:
 		ex.trace.printf("poll task %d (%s): Ready", t.id, t.name)
 	default:
-		ex.wasted++
-		ex.trace.printf("poll task %d (%s): Pending", t.id, t.name)
+		pending := "Pending"
+		if ex.meter() == work {
+			ex.empty++ // nothing read, written or accepted
+			pending = "Pending, empty"
+		}
+		ex.trace.printf("poll task %d (%s): %s", t.id, t.name, pending)
 		t.state = taskParked
 		ex.parked = append(ex.parked, t)
 		return
@@ -186,6 +200,14 @@ func (ex *Executor) run(t *Task, cx *Context) {
 	// Someone may be waiting for this task's JoinHandle. Which one? We
 	// cannot tell, so again: everyone.
 	ex.wakeAll(fmt.Sprintf("task %d finished", t.id))
+}
+
+// meter reads the work meter, or 0 if there is none.
+func (ex *Executor) meter() int64 {
+	if ex.work == nil {
+		return 0
+	}
+	return *ex.work
 }
 
 // pollIsolated polls t, turning a panic into an error for t alone: one

@@ -19,9 +19,10 @@ const (
 // conn is the server's side of one client: its socket, and the bytes we
 // read from it but could not write back yet.
 type conn struct {
-	fd  int
-	out []byte // echoed bytes the kernel has not taken yet, oldest first
-	eof bool   // the client shut its write side: read returned 0
+	fd   int
+	out  []byte // echoed bytes the kernel has not taken yet, oldest first
+	eof  bool   // the client shut its write side: read returned 0
+	work *int64 // the loop's work meter (stats.work), or nil: fill and flush add the bytes they move
 }
 
 // done reports whether c has nothing left to do: the client will send no
@@ -47,6 +48,7 @@ func (c *conn) fill(buf []byte) (int, error) {
 			return 0, nil
 		}
 		c.out = append(c.out, buf[:n]...)
+		c.moved(n)
 		return n, nil
 	}
 }
@@ -70,9 +72,17 @@ func (c *conn) flush() (int, error) {
 			return written, os.NewSyscallError("write", err)
 		}
 		written += n
+		c.moved(n)
 		// Move the unsent tail to the front so the buffer is reused
 		// instead of growing; usually the tail is empty and this is free.
 		c.out = c.out[:copy(c.out, c.out[n:])]
 	}
 	return written, nil
+}
+
+// moved adds n bytes to the loop's work meter, if c has one.
+func (c *conn) moved(n int) {
+	if c.work != nil {
+		*c.work += int64(n)
+	}
 }

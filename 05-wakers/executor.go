@@ -54,8 +54,17 @@ type Executor struct {
 	trace   tracer
 	log     io.Writer // where a panicking task is reported
 	polls   int64     // Poll calls on tasks
-	wasted  int64     // ... that returned Pending
+	empty   int64     // ... that returned Pending and found nothing to do (see work)
 	panics  int64     // tasks that panicked
+
+	// work, if set, is the program's work meter (the server's
+	// stats.work): a count that grows whenever a task does something, here
+	// reading or writing bytes, or accepting a connection. The executor
+	// cannot see inside a future, so it reads the meter before and after
+	// each poll: a poll that returns Pending and leaves it where it was
+	// found nothing to do, and counts as empty. With no meter, every
+	// Pending counts as empty.
+	work *int64
 
 	mu       sync.Mutex
 	woken    []*Task     // tasks woken since the loop last looked (under mu)
@@ -211,6 +220,7 @@ func (ex *Executor) run(t *Task) {
 	// the task runs must be able to queue it again, or it would be lost.
 	t.queued.Store(false)
 	ex.polls++
+	work := ex.meter()
 	finished, err := ex.pollIsolated(t)
 	result := "Ready"
 	switch {
@@ -220,17 +230,28 @@ func (ex *Executor) run(t *Task) {
 		fmt.Fprintf(ex.log, "%s: %v\n", program, err)
 		result = "panicked"
 	case !finished:
-		ex.wasted++
 		result = "Pending"
+		if ex.meter() == work {
+			ex.empty++ // nothing read, written or accepted
+			result = "Pending, empty"
+		}
 	}
 	if ex.trace.on() {
 		ex.trace.printf("poll task %d (%s): %s", t.id, t.name, result)
 	}
-	if result == "Pending" {
+	if err == nil && !finished {
 		return // off the queue until its waker is called
 	}
 	t.done.Store(true)
 	delete(ex.tasks, t.id)
+}
+
+// meter reads the work meter, or 0 if there is none.
+func (ex *Executor) meter() int64 {
+	if ex.work == nil {
+		return 0
+	}
+	return *ex.work
 }
 
 // pollIsolated polls t, turning a panic into an error for t alone: one

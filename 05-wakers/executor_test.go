@@ -172,6 +172,21 @@ func TestExecutor(t *testing.T) {
 		assert.Equal(t, 4, c.polls, "polls")
 	})
 
+	t.Run("a Pending poll counts as empty only if the work meter did not move", func(t *testing.T) {
+		ex := newTestExecutor(t, io.Discard)
+		var work int64
+		ex.work = &work
+		Spawn(ex, "idle", Future[int](pendingFunc(func() {})))
+		Spawn(ex, "echoes", Future[int](pendingFunc(func() { work += 27 }))) // as a session that echoed a line
+		queued := ex.queue
+		ex.queue = nil
+		for _, task := range queued {
+			ex.run(task)
+		}
+		assert.Equal(t, int64(2), ex.polls, "polls")
+		assert.Equal(t, int64(1), ex.empty, "empty polls: the idle task's, and not the one that moved bytes")
+	})
+
 	t.Run("Close drops the tasks that never finished", func(t *testing.T) {
 		ex := newTestExecutor(t, io.Discard)
 		fd, _ := socketpair(t)
@@ -184,4 +199,14 @@ func TestExecutor(t *testing.T) {
 		assert.True(t, w.dropped, "the unfinished task was dropped")
 		assert.Empty(t, ex.reactor.regs, "descriptors still registered")
 	})
+}
+
+// pendingFunc is a future that calls itself on every poll and is never
+// Ready: a stand-in for a task whose poll does some work, or none, and
+// then waits again.
+type pendingFunc func()
+
+func (f pendingFunc) Poll(*Context) Poll[int] {
+	f()
+	return Pending[int]()
 }

@@ -29,19 +29,22 @@ type server struct {
 }
 
 func newServer(addr string, trace, log io.Writer) (*server, error) {
+	tr := newTracer(trace) // one clock for the whole trace
 	lfd, bound, err := listenTCP(addr)
 	if err != nil {
 		return nil, err
 	}
-	reactor, err := NewReactor(tracer{trace})
+	reactor, err := NewReactor(tr)
 	if err != nil {
 		unix.Close(lfd)
 		return nil, err
 	}
-	return &server{
-		lfd: lfd, addr: bound, reactor: reactor, ex: NewExecutor(reactor, tracer{trace}, log),
-		buf: make([]byte, readSize), trace: tracer{trace},
-	}, nil
+	s := &server{
+		lfd: lfd, addr: bound, reactor: reactor, ex: NewExecutor(reactor, tr, log),
+		buf: make([]byte, readSize), trace: tr,
+	}
+	s.ex.work = &s.stats.work // lend the executor our work meter, to tell empty polls
+	return s, nil
 }
 
 // shutdown asks serve to return. It may be called from any goroutine, any
@@ -99,7 +102,7 @@ func (s *server) closeAll() {
 	// closes its connection: from here on, every accepted one is closed.
 	s.stats.closed = s.stats.accepted
 	s.stats.waits, s.stats.ready = s.reactor.waits, s.reactor.nready
-	s.stats.polls, s.stats.wasted = s.ex.polls, s.ex.wasted
+	s.stats.polls, s.stats.empty = s.ex.polls, s.ex.empty
 	s.stats.wakes, s.stats.remote, s.stats.notifies = s.ex.wakes.Load(), s.ex.remote.Load(), s.reactor.notifies.Load()
 	s.reactor.Deregister(s.lfd)
 	unix.Close(s.lfd)

@@ -58,9 +58,10 @@ type echoed struct {
 }
 
 // newEchoSession starts a session on a connection that is registered with
-// reactor.
-func newEchoSession(fd int, buf []byte, reactor *Reactor) *echoSession {
-	return &echoSession{c: &conn{fd: fd}, buf: buf, reactor: reactor}
+// reactor. work is the loop's work meter, which the connection's reads
+// and writes add to (nil: none).
+func newEchoSession(fd int, buf []byte, reactor *Reactor, work *int64) *echoSession {
+	return &echoSession{c: &conn{fd: fd, work: work}, buf: buf, reactor: reactor}
 }
 
 // Poll runs the session as far as it can go without waiting. The loop
@@ -178,10 +179,11 @@ func (a *acceptLoop) Poll(cx *Context) Poll[struct{}] {
 			continue
 		}
 		s.stats.accepted++
+		s.stats.work++ // a connection accepted: work, for the meter
 		s.trace.printf("accept: fd %d", fd)
 		// The session's result is counted by a Map around it: the
 		// combinator from chapter 03, doing real work.
-		Spawn(s.ex, fmt.Sprintf("echo fd %d", fd), Map(newEchoSession(fd, s.buf, s.reactor), s.record))
+		Spawn(s.ex, fmt.Sprintf("echo fd %d", fd), Map(newEchoSession(fd, s.buf, s.reactor, &s.stats.work), s.record))
 	}
 }
 

@@ -20,7 +20,7 @@ func newTestSession(t *testing.T, fd int) *echoSession {
 	require.NoError(t, err, "NewReactor")
 	t.Cleanup(func() { r.Close() })
 	require.NoError(t, r.Register(fd), "Register")
-	return newEchoSession(fd, make([]byte, readSize), r)
+	return newEchoSession(fd, make([]byte, readSize), r, nil)
 }
 
 func TestEchoSession(t *testing.T) {

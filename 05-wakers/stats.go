@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -21,10 +22,19 @@ type stats struct {
 	waits        int64 // epoll_wait calls that returned
 	ready        int64 // ready descriptors they reported
 	polls        int64 // Poll calls on tasks
-	wasted       int64 // ... of which returned Pending
+	empty        int64 // ... of which found nothing to do (see work)
 	wakes        int64 // Wake calls that put a task back on the run queue
 	remote       int64 // ... made while the loop slept: from other goroutines
 	notifies     int64 // eventfd writes those made
+
+	// work is the loop's work meter: every byte a session reads or
+	// writes adds one (conn.fill and conn.flush count them), and so does
+	// every connection accepted. The executor reads it before and after
+	// each poll (see Executor.work): a poll that returns Pending and
+	// leaves it where it was found nothing to do, and counts as empty. A
+	// Pending poll that echoed a line and then found nothing more to read
+	// did work, and is not.
+	work int64
 }
 
 // summary is what one run measured, printed with fixed labels so that
@@ -34,25 +44,36 @@ type summary struct {
 	messages int           // messages the clients sent and got back intact
 	wall     time.Duration // from just before the server starts to just after it has stopped
 	cpu      time.Duration // CPU time (user+system) of the event-loop thread
+	listen   bool          // served -listen's outside clients: no built-in ones to check
 }
 
 func (s summary) print(w io.Writer) {
-	fmt.Fprintf(w, "%-17s %d accepted, %d closed\n", "connections:", s.stats.accepted, s.stats.closed)
-	fmt.Fprintf(w, "%-17s %s echoed and checked (%s bytes)\n", "messages:", thousands(int64(s.messages)), thousands(s.stats.bytes))
+	fmt.Fprintf(w, "%-17s %s accepted, %s closed\n", "connections:", thousands(s.stats.accepted), thousands(s.stats.closed))
+	s.printMessages(w)
 	fmt.Fprintf(w, "%-17s %.2f s\n", "wall:", s.wall.Seconds())
-	fmt.Fprintf(w, "%-17s %.1f%% of one core (%.3f s on the event-loop thread)\n", "cpu:",
-		100*s.cpu.Seconds()/s.wall.Seconds(), s.cpu.Seconds())
-	fmt.Fprintf(w, "%-17s %s (%s ready descriptors, %.1f per call)\n", "epoll_wait calls:", thousands(s.stats.waits),
-		thousands(s.stats.ready), float64(s.stats.ready)/float64(max(s.stats.waits, 1)))
+	fmt.Fprintf(w, "%-17s %s of one core (%.3f s on the event-loop thread)\n", "cpu:",
+		percent(s.cpu.Seconds(), s.wall.Seconds()), s.cpu.Seconds())
+	fmt.Fprintf(w, "%-17s %s (%s ready descriptors, %s per call)\n", "epoll_wait calls:", thousands(s.stats.waits),
+		thousands(s.stats.ready), decimal(float64(s.stats.ready)/float64(max(s.stats.waits, 1))))
 	perMessage := "no demo messages to divide by"
 	if s.messages > 0 {
-		perMessage = fmt.Sprintf("%.1f per message", float64(s.stats.polls)/float64(s.messages))
+		perMessage = decimal(float64(s.stats.polls)/float64(s.messages)) + " per message"
 	}
 	fmt.Fprintf(w, "%-17s %s (%s)\n", "polls:", thousands(s.stats.polls), perMessage)
-	fmt.Fprintf(w, "%-17s %s (%.4f%% of polls returned Pending)\n", "wasted polls:", thousands(s.stats.wasted),
-		100*float64(s.stats.wasted)/float64(max(s.stats.polls, 1)))
+	fmt.Fprintf(w, "%-17s %s (%s of polls: Pending, with nothing read, written or accepted)\n", "empty polls:",
+		thousands(s.stats.empty), percent(float64(s.stats.empty), float64(s.stats.polls)))
 	fmt.Fprintf(w, "%-17s %s tasks re-queued (%s by other goroutines while the loop slept, %s eventfd writes)\n", "wakes:",
 		thousands(s.stats.wakes), thousands(s.stats.remote), thousands(s.stats.notifies))
+}
+
+// printMessages prints the messages: line. With -listen no built-in client
+// runs, so nothing is checked, and the line says so instead of a bare 0.
+func (s summary) printMessages(w io.Writer) {
+	if s.listen {
+		fmt.Fprintf(w, "%-17s 0 checked: -listen runs no built-in clients (%s bytes echoed)\n", "messages:", thousands(s.stats.bytes))
+		return
+	}
+	fmt.Fprintf(w, "%-17s %s echoed and checked (%s bytes)\n", "messages:", thousands(int64(s.messages)), thousands(s.stats.bytes))
 }
 
 // threadCPU returns the CPU time the calling OS thread has used so far.
@@ -80,4 +101,30 @@ func thousands(n int64) string {
 		s = "-" + s
 	}
 	return s
+}
+
+// decimal formats x (not negative) with one decimal, its whole part
+// grouped as thousands groups it, so 46666.62 reads 46,666.6.
+func decimal(x float64) string {
+	whole, frac, _ := strings.Cut(strconv.FormatFloat(x, 'f', 1, 64), ".")
+	n, _ := strconv.ParseInt(whole, 10, 64)
+	return thousands(n) + "." + frac
+}
+
+// percent formats part/whole as a percentage with one decimal. Rounding
+// must not turn "almost all" into all, or "a few" into none: a part that
+// is not the whole never prints as 100.0%, but as >99.9%, and a part that
+// is not zero never prints as 0.0%, but as <0.1%.
+func percent(part, whole float64) string {
+	if whole <= 0 {
+		return "0.0%"
+	}
+	p := 100 * part / whole
+	switch {
+	case part > 0 && p < 0.05:
+		return "<0.1%"
+	case part < whole && p >= 99.95:
+		return ">99.9%"
+	}
+	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
 }

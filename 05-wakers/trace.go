@@ -6,21 +6,32 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // tracer prints the life of the event loop, one step a line, when -trace
-// is given. Its zero value prints nothing. On the hot paths (every poll,
-// every event) callers ask on() first: merely passing arguments to printf
-// boxes them, and that allocates even when nothing is printed.
-type tracer struct{ w io.Writer }
+// is given. Each line starts with the time since the server was made, in
+// milliseconds, so that the loop's sleeps show as gaps between lines. Its
+// zero value prints nothing. On the hot paths (every poll, every event)
+// callers ask on() first: merely passing arguments to printf boxes them,
+// and that allocates even when nothing is printed.
+type tracer struct {
+	w     io.Writer
+	start time.Time // when the server was made
+}
+
+// newTracer returns a tracer that writes to w; with a nil w it prints
+// nothing.
+func newTracer(w io.Writer) tracer { return tracer{w: w, start: time.Now()} }
 
 func (t tracer) on() bool { return t.w != nil }
 
 func (t tracer) printf(format string, args ...any) {
 	if t.w != nil {
-		fmt.Fprintf(t.w, format+"\n", args...)
+		ms := float64(time.Since(t.start).Microseconds()) / 1000
+		fmt.Fprintf(t.w, "%9.3f ms  %s\n", ms, fmt.Sprintf(format, args...))
 	}
 }
 

@@ -7,7 +7,13 @@
 //     the repository, and every #anchor to a heading that exists;
 //   - every `go run ./X` names a folder with a main package, and passes only
 //     flags that the program defines;
-//   - every chapter page has the same seven sections, in the same order.
+//   - every command shown at a `$ ` prompt runs from the repository's root
+//     with what the repository holds: a chapter (go run), the tests, or a
+//     committed experiment (experiments/), never a program in /tmp;
+//   - every chapter page has the same seven sections, in the same order,
+//     and then only appendices;
+//   - every chapter page can be read in one sitting: at most maxWords
+//     words, its appendices aside.
 //
 // A code block is cut from a file by naming the file (from the repository
 // root) and the declaration on the line before its fence:
@@ -57,6 +63,24 @@ var sections = []string{
 	"Next",
 }
 
+// appendixPrefix starts the heading of an appendix: a detour a reader may
+// skip, after "Next", at the end of the page ("## Appendix: why X").
+const appendixPrefix = "Appendix: "
+
+// maxWords is how long a chapter page may be, its appendices aside: about
+// 25 minutes of reading, code included, so that a learner can finish it in
+// one sitting. A page that needs more holds more than one idea: split it,
+// or move the detour to an appendix, reliability.md or benchmarks.md.
+const maxWords = 5500
+
+// pagesBeingSplit are chapter pages that may be longer than maxWords for
+// now. Issue 14: chapter 06's page (about 20,600 words) is being split
+// into pages of one idea each; whoever splits it takes it off this list,
+// which should then be empty.
+var pagesBeingSplit = []string{
+	"06-full-runtime.md",
+}
+
 func TestChapterPages(t *testing.T) {
 	pages := chapterPages(t)
 	require.NotEmpty(t, pages, "chapter pages chapters/NN-name.md")
@@ -64,14 +88,29 @@ func TestChapterPages(t *testing.T) {
 		doc := readMarkdown(t, page)
 		name := strings.TrimSuffix(filepath.Base(page), ".md")
 
-		t.Run(name+" has the seven sections of every chapter, in order", func(t *testing.T) {
+		t.Run(name+" has the seven sections of every chapter, in order, then only appendices", func(t *testing.T) {
 			var got []string
 			for _, h := range doc.headings {
 				if h.level == 2 {
 					got = append(got, h.text)
 				}
 			}
-			assert.Equal(t, sections, got, "the ## headings of %s", page)
+			for len(got) > len(sections) && strings.HasPrefix(got[len(got)-1], appendixPrefix) {
+				got = got[:len(got)-1]
+			}
+			assert.Equal(t, sections, got, "the ## headings of %s (after %q, only headings that start with %q)", page, "Next", appendixPrefix)
+		})
+
+		t.Run(name+" can be read in one sitting", func(t *testing.T) {
+			words := wordsBeforeAppendices(doc.text)
+			t.Logf("%s: %d words outside its appendices", filepath.Base(page), words)
+			if slices.Contains(pagesBeingSplit, filepath.Base(page)) {
+				assert.Greater(t, words, maxWords, "%s fits in %d words now: take it off pagesBeingSplit", page, maxWords)
+				return
+			}
+			assert.LessOrEqual(t, words, maxWords,
+				"%s has %d words outside its appendices; about 25 minutes of reading is %d: move a detour to a ## %s... at the end, or to reliability.md or benchmarks.md",
+				page, words, maxWords, appendixPrefix)
 		})
 
 		t.Run(name+" is the page of a chapter folder that exists", func(t *testing.T) {
@@ -146,6 +185,31 @@ func TestGoRunCommandsRunChapters(t *testing.T) {
 	}
 }
 
+func TestCommandsRunFromTheRepository(t *testing.T) {
+	for _, file := range markdownFiles(t) {
+		rel, err := filepath.Rel(root, file)
+		require.NoError(t, err, "relative path of %s", file)
+		if slices.Contains(pagesBeingSplit, filepath.Base(file)) {
+			continue // its experiments move to experiments/ as it is split (issue 14)
+		}
+		doc := readMarkdown(t, file)
+		if len(doc.prompts) == 0 {
+			continue
+		}
+		t.Run(filepath.ToSlash(rel)+" runs only what the repository holds, from its root", func(t *testing.T) {
+			for _, p := range doc.prompts {
+				checkPrompt(t, rel, p)
+			}
+		})
+	}
+}
+
+func TestWordsAreCountedAsAReaderReadsThem(t *testing.T) {
+	text := "# Title\n\nTwo words.\n\n<!-- code: a.go F -->\n```go\nfunc F() {}\n```\n\n## Next\n\nOne.\n\n## Appendix: a detour\n\nNot counted at all.\n"
+	assert.Equal(t, 7, wordsBeforeAppendices(text), "prose and code count; marks, the code marker and the appendix do not")
+	assert.Equal(t, 4, wordsBeforeAppendices("```\n## Appendix: inside a fence\n```\n"), "a heading inside a code block starts no appendix")
+}
+
 func TestAnchorsAreTheOnesGitHubMakes(t *testing.T) {
 	for heading, want := range map[string]string{
 		"How it works":                       "how-it-works",
@@ -171,11 +235,12 @@ func chapterPages(t *testing.T) []string {
 }
 
 // markdownFiles returns the Markdown a reader follows links in: the root
-// README, every page in chapters/, each exercise's README and the solutions'.
+// README, every page in chapters/, each exercise's README, the solutions'
+// and each experiment's.
 func markdownFiles(t *testing.T) []string {
 	t.Helper()
 	var files []string
-	for _, pattern := range []string{"README.md", "chapters/*.md", "exercises/*/*/README.md", "solutions/README.md"} {
+	for _, pattern := range []string{"README.md", "chapters/*.md", "exercises/*/*/README.md", "solutions/README.md", "experiments/*/README.md"} {
 		found, err := filepath.Glob(filepath.Join(root, filepath.FromSlash(pattern)))
 		require.NoError(t, err, "glob %s", pattern)
 		files = append(files, found...)
@@ -221,6 +286,13 @@ type markdown struct {
 	badMarkers []int // lines of markers with no ```go fence after them
 	links      []link
 	commands   []command
+	prompts    []prompt // commands shown at a "$ " prompt in a code block
+}
+
+// prompt is a command shown after "$ " in a code block, as typed.
+type prompt struct {
+	text string
+	line int
 }
 
 var (
@@ -295,6 +367,9 @@ func parseMarkdown(text string) markdown {
 			if current != nil {
 				current.code = appendLine(current.code, line)
 			}
+			if cmd, ok := strings.CutPrefix(line, "$ "); ok {
+				doc.prompts = append(doc.prompts, prompt{text: cmd, line: n})
+			}
 			previous = line
 			continue
 		}
@@ -368,7 +443,65 @@ func anchor(heading string) string {
 	return b.String()
 }
 
+// wordsBeforeAppendices counts the words of a page as a reader reads
+// them, prose and code alike, up to its first appendix heading. A word is
+// a run of non-space characters with a letter or a digit in it, so the
+// Markdown's own marks (#, |, ---, the fences) and code's braces and
+// arrows are not words; neither are the code markers (<!-- code: ... -->),
+// which a reader never sees.
+func wordsBeforeAppendices(text string) int {
+	words, inFence, fence := 0, false, ""
+	for _, line := range strings.Split(text, "\n") {
+		if m := fenceRE.FindStringSubmatch(line); m != nil {
+			switch {
+			case !inFence:
+				inFence, fence = true, m[1]
+				continue
+			case strings.HasPrefix(strings.TrimSpace(line), fence) && strings.Trim(strings.TrimSpace(line), fence[:1]) == "":
+				inFence = false
+				continue
+			}
+		}
+		if !inFence && strings.HasPrefix(line, "## "+appendixPrefix) {
+			break
+		}
+		if markerRE.MatchString(line) {
+			continue
+		}
+		for _, f := range strings.Fields(line) {
+			if strings.IndexFunc(f, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) >= 0 {
+				words++
+			}
+		}
+	}
+	return words
+}
+
 // ---- The checks ----
+
+// fromTheRepository are the ways a command shown at a prompt may start: a
+// chapter or an experiment's program run with go run (checked further by
+// checkCommand), the tests, an exercise's tests, or a committed
+// experiment's script.
+var fromTheRepository = []string{"go run ./", "go test ", "cd exercises && go test ", "bash experiments/"}
+
+// checkPrompt checks one command shown at a "$ " prompt in file: a reader
+// must be able to run it, as shown, from the repository's root, with
+// nothing but what the repository holds.
+func checkPrompt(t *testing.T, file string, p prompt) {
+	t.Helper()
+	ok := false
+	for _, start := range fromTheRepository {
+		ok = ok || strings.HasPrefix(p.text, start)
+	}
+	if !assert.True(t, ok, "%s:%d: $ %s: a command a reader cannot rerun from the repository; make it a committed experiment (experiments/NAME/run.sh, or a go run of a chapter)", file, p.line, p.text) {
+		return
+	}
+	if script, isScript := strings.CutPrefix(p.text, "bash "); isScript {
+		script, _, _ = strings.Cut(script, " ")
+		assert.FileExists(t, filepath.Join(root, filepath.FromSlash(script)), "%s:%d: $ %s", file, p.line, p.text)
+	}
+}
 
 // checkLink checks one link from the Markdown file from: a relative target
 // must be a file or folder inside the repository, and an #anchor must name a
