@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,7 +34,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	pause := flags.Duration("pause", 250*time.Millisecond, "demo: how long each client stays idle before each line")
 	grace := flags.Duration("grace", 5*time.Second, "on shutdown, how long to wait for sessions to finish before closing them")
 	httpMode := flags.Bool("http", false, "serve minimal HTTP/1.1 (GET /plaintext) instead of echo; the demo's clients send GET requests")
-	idle := flags.Duration("idle", 30*time.Second, "close a client that has not sent a whole line for this long (silent, or trickling a byte at a time)")
+	idle := flags.Duration("idle", 30*time.Second, "close a client that has not sent a whole line, or read its answers, for this long "+
+		"(the demo, without -listen, uses 1s or 4 pauses, whichever is longer, unless -idle is given)")
 	child := flags.Bool("child-clients", false, "demo: run the clients in a child process (automatic when one process cannot hold both ends)")
 	trace := flags.Bool("trace", false, "print the life of the loop, one step a line, to stderr: timers fired, each epoll_wait's timeout and why, "+
 		"ready descriptors, wakers called, tasks polled and what they returned")
@@ -57,6 +59,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	inChild := *child || 2**nClients+reservedFDs > limit
 
+	if *listen == "" && !flagGiven(flags, "idle") {
+		// Short enough that the demo's idler is closed by the timer
+		// within the demo, long enough for its clients' pauses.
+		*idle = max(time.Second, 4**pause)
+	}
 	var traceTo io.Writer
 	if *trace {
 		traceTo = stderr
@@ -75,6 +82,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	var echoed int
 	var clientErr error
+	var wit *witnesses
+	if *listen == "" {
+		wit = startWitnesses(srv.addr.String(), srv.idle, *httpMode)
+	}
 	if *listen != "" {
 		// os/signal delivers SIGINT and SIGTERM on a goroutine of its
 		// own; this one passes them on to the loop through shutdown,
@@ -93,10 +104,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	} else {
 		echoed, clientErr = clients(srv.addr.String(), *nClients, *messages, *pause)
 	}
+	if wit != nil {
+		clientErr = errors.Join(clientErr, wit.idlerDone(), wit.quietStayer())
+	}
 	srv.shutdown() // from this goroutine: the loop hears it through the eventfd
+	if wit != nil {
+		clientErr = errors.Join(clientErr, wit.stayerDone(*grace+clientTimeout))
+	}
 	res := <-done
 
-	summary{stats: srv.stats, messages: echoed, http: *httpMode, wall: time.Since(start), cpu: res.cpu,
+	summary{stats: srv.stats, messages: echoed, http: *httpMode, listen: *listen != "", wall: time.Since(start), cpu: res.cpu,
 		res: readResources(clientsWhere(*listen != "", inChild))}.print(stdout)
 	if res.err != nil {
 		fmt.Fprintln(stderr, program+": server:", res.err)
@@ -107,6 +124,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// flagGiven reports whether the command line set the flag named name.
+func flagGiven(flags *flag.FlagSet, name string) bool {
+	given := false
+	flags.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
 }
 
 // clientsWhere says where the demo's clients ran, for readResources.

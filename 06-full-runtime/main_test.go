@@ -26,8 +26,11 @@ func TestRun(t *testing.T) {
 			"empty polls:", "wakes:", "timers:", "shutdown:", "memory:", "threads:"} {
 			assert.Regexp(t, regexp.MustCompile(`(?m)^`+label+` +\S`), out.String(), "summary line %s", label)
 		}
-		assert.Contains(t, out.String(), "connections:      3 accepted, 3 closed", "connections line")
+		assert.Contains(t, out.String(), "connections:      5 accepted, 5 closed", "connections line: 3 clients and the two witnesses")
 		assert.Contains(t, out.String(), "messages:         12 echoed and checked", "messages line")
+		assert.Contains(t, out.String(), "(1 session closed for idling, 0 for not reading, 0 lines refused for length)",
+			"timers line: the idler, closed by its timer")
+		assert.Contains(t, out.String(), "shutdown:         1 session drained, 0 dropped", "shutdown line: the stayer, drained")
 		assert.Contains(t, out.String(), "(server and clients: one process)", "memory line")
 	})
 
@@ -39,28 +42,34 @@ func TestRun(t *testing.T) {
 		assert.Contains(t, out.String(), "(the server alone: its clients ran in a child process)", "memory line")
 	})
 
-	t.Run("-trace prints polls, epoll_wait's timeout and why, events, wakes and shutdown, each with the time since start", func(t *testing.T) {
+	t.Run("-trace prints polls, epoll_wait's timeout and why, events, wakes, timers and shutdown, each with the time since start", func(t *testing.T) {
 		var out, errOut bytes.Buffer
 		// Two lines a millisecond apart: the session is sure to be
-		// waiting for the second when it comes.
+		// waiting for the second when it comes. Tasks 2 and 3 are the
+		// witnesses (the stayer and the idler); task 4 is the client.
 		code := run([]string{"-trace", "-clients", "1", "-messages", "2", "-pause", "1ms"}, &out, &errOut)
 		assert.Equal(t, 0, code, "exit code; stderr: %s", errOut.String())
+		const at = `(?m)^ *\d+\.\d{3} ms  ` // every line starts with the time since start
 		for _, line := range []string{
-			`(?m)^ *\d+\.\d{3}ms poll task 1 \(serve\): Pending$`,
-			`(?m)^ *\d+\.\d{3}ms epoll_wait, timeout [0-9.]+m?s \(\d+ ms\): the earliest of 1 timer\(s\) is due then$`,
-			`(?m)^ *\d+\.\d{3}ms epoll_wait returned 1$`,
-			`(?m)^ *\d+\.\d{3}ms accept: fd \d+$`,
-			`(?m)^ *\d+\.\d{3}ms poll task 2 \(echo fd \d+\): Pending$`,
-			`(?m)^ *\d+\.\d{3}ms   fd \d+ [A-Z|]+; read: wake task 2 \(echo fd \d+\)`,
-			`(?m)^ *\d+\.\d{3}ms woken: task 2 \(echo fd \d+\)$`,
-			`(?m)^ *\d+\.\d{3}ms session: wrote 54 bytes, then EOF; closed$`,
-			`(?m)^ *\d+\.\d{3}ms poll task 2 \(echo fd \d+\): Ready$`,
-			`(?m)^ *\d+\.\d{3}ms shutdown: closing the listener, draining 0 session\(s\), grace 5s$`,
-			`(?m)^ *\d+\.\d{3}ms shutdown: every session has finished$`,
-			`(?m)^ *\d+\.\d{3}ms poll task 1 \(serve\): Ready$`,
+			`poll task 1 \(serve\): Pending$`,
+			`epoll_wait, timeout [0-9.]+m?s \(\d+ ms\): the earliest of \d timer\(s\) is due then$`,
+			`epoll_wait returned 1$`,
+			`accept: fd \d+$`,
+			`poll task 4 \(echo fd \d+\): Pending$`,
+			`  fd \d+ [A-Z|]+; read: wake task 4 \(echo fd \d+\)`,
+			`woken: task 4 \(echo fd \d+\)$`,
+			`session: wrote 54 bytes, then EOF; closed$`,
+			`poll task 4 \(echo fd \d+\): Ready$`,
+			`timer fired \([0-9.]+[mµ]?s late\): wake task 3 \(echo fd \d+\)$`, // the idler's
+			`session: wrote 0 bytes, then no whole line within 1s: timed out: i/o timeout; closed$`,
+			`shutdown: closing the listener, draining [12] session\(s\), grace 5s$`, // the stayer, and the idler if still lingering
+			`session: wrote \d+ bytes, then EOF; closed$`,                           // the stayer, drained
+			`shutdown: every session has finished$`,
+			`poll task 1 \(serve\): Ready$`,
 		} {
-			assert.Regexp(t, regexp.MustCompile(line), errOut.String(), "trace line")
+			assert.Regexp(t, regexp.MustCompile(at+line), errOut.String(), "trace line")
 		}
+		assert.NotRegexp(t, regexp.MustCompile(`(?m)^\S`), errOut.String(), "a trace line without its time")
 	})
 
 	t.Run("-listen serves until SIGTERM, then drains its sessions and exits 0", func(t *testing.T) {
@@ -95,7 +104,7 @@ func TestRun(t *testing.T) {
 		_, err = c.Read(make([]byte, 1))
 		assert.ErrorIs(t, err, io.EOF, "the idle session was closed")
 		assert.Contains(t, rest.String(), "terminated: shutting down", "what it said")
-		assert.Contains(t, rest.String(), "shutdown:         1 sessions drained, 0 dropped", "summary")
+		assert.Contains(t, rest.String(), "shutdown:         1 session drained, 0 dropped", "summary")
 		c.Close()
 		assert.Equal(t, before, openFDs(t), "open descriptors after the run")
 	})

@@ -222,7 +222,9 @@ func (srv *server) record(sess session, r sessionResult) sessionResult {
 	srv.stats.bytes += r.written
 	srv.stats.closed++
 	if srv.draining {
-		srv.stats.drained++
+		if r.err == nil {
+			srv.stats.drained++ // it finished cleanly during shutdown (not one already refused, say)
+		}
 		if len(srv.live) == 0 {
 			srv.drainer.Wake()
 		}

@@ -38,44 +38,66 @@ type summary struct {
 	stats    stats
 	messages int           // messages the clients sent and got back intact
 	http     bool          // the HTTP application ran: messages are requests
+	listen   bool          // served -listen's outside clients: no built-in ones to check
 	wall     time.Duration // from just before the server starts to just after it has stopped
 	cpu      time.Duration // CPU time (user+system) of the event-loop thread
 	res      resources     // the process's memory and threads, at the end
 }
 
 func (s summary) print(w io.Writer) {
+	rt := s.stats.runtime
 	pauses := ""
-	if s.stats.runtime.AcceptPauses > 0 {
-		pauses = fmt.Sprintf(" (accept paused %d times for lack of descriptors)", s.stats.runtime.AcceptPauses)
+	if rt.AcceptPauses > 0 {
+		pauses = fmt.Sprintf(" (accept paused %s times for lack of descriptors)", thousands(rt.AcceptPauses))
 	}
-	fmt.Fprintf(w, "%-17s %d accepted, %d closed%s\n", "connections:", s.stats.runtime.Accepts, s.stats.closed, pauses)
-	if s.http {
-		fmt.Fprintf(w, "%-17s %s answered and checked (%s requests answered, %d malformed; %s bytes written)\n", "messages:",
-			thousands(int64(s.messages)), thousands(s.stats.requests), s.stats.badRequests, thousands(s.stats.bytes))
-	} else {
-		fmt.Fprintf(w, "%-17s %s echoed and checked (%s bytes)\n", "messages:", thousands(int64(s.messages)), thousands(s.stats.bytes))
-	}
+	fmt.Fprintf(w, "%-17s %s accepted, %s closed%s\n", "connections:", thousands(rt.Accepts), thousands(s.stats.closed), pauses)
+	s.printMessages(w)
 	fmt.Fprintf(w, "%-17s %.2f s\n", "wall:", s.wall.Seconds())
-	fmt.Fprintf(w, "%-17s %.1f%% of one core (%.3f s on the event-loop thread)\n", "cpu:",
-		100*s.cpu.Seconds()/s.wall.Seconds(), s.cpu.Seconds())
-	fmt.Fprintf(w, "%-17s %s (%s ready descriptors, %.1f per call)\n", "epoll_wait calls:", thousands(s.stats.runtime.EpollWaits),
-		thousands(s.stats.runtime.ReadyEvents), float64(s.stats.runtime.ReadyEvents)/float64(max(s.stats.runtime.EpollWaits, 1)))
+	fmt.Fprintf(w, "%-17s %s of one core (%.3f s on the event-loop thread)\n", "cpu:",
+		percent(s.cpu.Seconds(), s.wall.Seconds()), s.cpu.Seconds())
+	fmt.Fprintf(w, "%-17s %s (%s ready descriptors, %s per call)\n", "epoll_wait calls:", thousands(rt.EpollWaits),
+		thousands(rt.ReadyEvents), decimal(float64(rt.ReadyEvents)/float64(max(rt.EpollWaits, 1))))
 	perMessage := "no demo messages to divide by"
 	if s.messages > 0 {
-		perMessage = fmt.Sprintf("%.1f per message", float64(s.stats.runtime.Polls)/float64(s.messages))
+		perMessage = decimal(float64(rt.Polls)/float64(s.messages)) + " per message"
 	}
-	fmt.Fprintf(w, "%-17s %s (%s)\n", "polls:", thousands(s.stats.runtime.Polls), perMessage)
-	fmt.Fprintf(w, "%-17s %s (%.1f%% of polls: Pending, having moved no byte)\n", "empty polls:", thousands(s.stats.runtime.EmptyPolls),
-		100*float64(s.stats.runtime.EmptyPolls)/float64(max(s.stats.runtime.Polls, 1)))
+	fmt.Fprintf(w, "%-17s %s (%s)\n", "polls:", thousands(rt.Polls), perMessage)
+	fmt.Fprintf(w, "%-17s %s (%s of polls: Pending, with nothing read, written or accepted)\n", "empty polls:",
+		thousands(rt.EmptyPolls), percent(float64(rt.EmptyPolls), float64(rt.Polls)))
 	fmt.Fprintf(w, "%-17s %s tasks re-queued (%s by other goroutines while the loop slept, %s eventfd writes)\n", "wakes:",
-		thousands(s.stats.runtime.Wakes), thousands(s.stats.runtime.RemoteWakes), thousands(s.stats.runtime.EventfdWrites))
-	fmt.Fprintf(w, "%-17s %s fired (%d sessions closed for idling, %d lines refused for length)\n", "timers:",
-		thousands(s.stats.runtime.TimersFired), s.stats.timedOut, s.stats.tooLong)
-	fmt.Fprintf(w, "%-17s %d sessions drained, %d dropped when the grace period ended\n", "shutdown:",
-		s.stats.drained, s.stats.dropped)
-	fmt.Fprintf(w, "%-17s %.1f MiB peak RSS (%s)\n", "memory:", float64(s.res.peakRSS)/(1<<20), s.res.rssOf)
+		thousands(rt.Wakes), thousands(rt.RemoteWakes), thousands(rt.EventfdWrites))
+	fmt.Fprintf(w, "%-17s %s fired (%s closed for idling, %s for not reading, %s lines refused for length)\n", "timers:",
+		thousands(rt.TimersFired), sessions(s.stats.timedOut), thousands(s.stats.stalled), thousands(s.stats.tooLong))
+	fmt.Fprintf(w, "%-17s %s drained, %s dropped when the grace period ended\n", "shutdown:",
+		sessions(s.stats.drained), thousands(s.stats.dropped))
+	fmt.Fprintf(w, "%-17s %s MiB peak RSS (%s)\n", "memory:", decimal(float64(s.res.peakRSS)/(1<<20)), s.res.rssOf)
 	fmt.Fprintf(w, "%-17s 1 event-loop thread, %d OS threads in the process (%s)\n", "threads:",
 		s.res.threads, s.res.threadsOf)
+}
+
+// printMessages prints the messages: line. With -listen no built-in client
+// runs, so nothing is checked, and the line says so instead of a bare 0.
+func (s summary) printMessages(w io.Writer) {
+	switch {
+	case s.listen && s.http:
+		fmt.Fprintf(w, "%-17s 0 checked: -listen runs no built-in clients (%s requests answered, %s malformed)\n", "messages:",
+			thousands(s.stats.requests), thousands(s.stats.badRequests))
+	case s.listen:
+		fmt.Fprintf(w, "%-17s 0 checked: -listen runs no built-in clients (%s bytes echoed)\n", "messages:", thousands(s.stats.bytes))
+	case s.http:
+		fmt.Fprintf(w, "%-17s %s answered and checked (%s requests answered, %s malformed; %s bytes written)\n", "messages:",
+			thousands(int64(s.messages)), thousands(s.stats.requests), thousands(s.stats.badRequests), thousands(s.stats.bytes))
+	default:
+		fmt.Fprintf(w, "%-17s %s echoed and checked (%s bytes)\n", "messages:", thousands(int64(s.messages)), thousands(s.stats.bytes))
+	}
+}
+
+// sessions says "1 session" or "n sessions".
+func sessions(n int64) string {
+	if n == 1 {
+		return "1 session"
+	}
+	return thousands(n) + " sessions"
 }
 
 // resources are the process's own figures, read at the end of a run.
@@ -143,4 +165,30 @@ func thousands(n int64) string {
 		s = "-" + s
 	}
 	return s
+}
+
+// decimal formats x (not negative) with one decimal, its whole part
+// grouped as thousands groups it, so 46666.62 reads 46,666.6.
+func decimal(x float64) string {
+	whole, frac, _ := strings.Cut(strconv.FormatFloat(x, 'f', 1, 64), ".")
+	n, _ := strconv.ParseInt(whole, 10, 64)
+	return thousands(n) + "." + frac
+}
+
+// percent formats part/whole as a percentage with one decimal. Rounding
+// must not turn "almost all" into all, or "a few" into none: a part that
+// is not the whole never prints as 100.0%, but as >99.9%, and a part that
+// is not zero never prints as 0.0%, but as <0.1%.
+func percent(part, whole float64) string {
+	if whole <= 0 {
+		return "0.0%"
+	}
+	p := 100 * part / whole
+	switch {
+	case part > 0 && p < 0.05:
+		return "<0.1%"
+	case part < whole && p >= 99.95:
+		return ">99.9%"
+	}
+	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
 }

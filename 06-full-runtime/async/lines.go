@@ -127,6 +127,7 @@ func (c *Conn) compact() {
 		return
 	}
 	c.in = c.in[:copy(c.in, c.in[c.used:])]
+	c.scanned = max(c.scanned-c.used, 0) // a search in progress keeps its place
 	c.used = 0
 	if len(c.in) == 0 {
 		c.rt.buffers.put(c.in)

@@ -205,7 +205,8 @@ func (reg *registration) side(dir interest) *direction {
 	return &reg.reader
 }
 
-// deregister stops watching the descriptor and forgets its wakers. Call it
+// deregister stops watching the descriptor, wakes the tasks still waiting
+// on it, and forgets their wakers. Call it
 // before closing the descriptor: the epoll set holds the open file, not
 // the number, so a descriptor closed while still registered (and shared
 // with a child, say) could go on reporting events. Deregistering twice is
@@ -215,6 +216,12 @@ func (r *reactor) deregister(reg *registration) error {
 		return nil
 	}
 	reg.closed = true
+	// A task still waiting on the descriptor would wait for ever: no
+	// event will come for it now. Wake it, so that its next try finds
+	// the descriptor closed (Go's runtime does the same when it closes
+	// a pollDesc: it wakes every goroutine parked on it).
+	reg.reader.waker.Wake()
+	reg.writer.waker.Wake()
 	reg.reader, reg.writer = direction{}, direction{}
 	if r.regs[reg.fd] == reg {
 		r.regs[reg.fd] = nil

@@ -21,6 +21,7 @@ type Runtime struct {
 	buffers bufferPool // where the bytes are kept: line buffers, lent to connections
 	accepts int64      // connections accepted
 	pauses  int64      // accepts that failed for lack of descriptors or memory, each followed by a pause
+	closed  bool       // Close has run
 }
 
 // Config is what NewRuntime may be told. The zero Config is a quiet
@@ -82,7 +83,12 @@ func (rt *Runtime) Run() error {
 // Close drops every task that has not finished (each closes what it
 // holds), then closes the epoll instance and its eventfd. Listeners and
 // connections that no task holds must be closed by their owner first.
+// Closing twice is harmless.
 func (rt *Runtime) Close() error {
+	if rt.closed {
+		return nil // the numbers of the epoll instance and eventfd may be someone else's by now
+	}
+	rt.closed = true
 	rt.ex.close()
 	return rt.reactor.close()
 }

@@ -30,9 +30,10 @@ func (t tracer) printf(format string, args ...any) {
 }
 
 // stamp formats the time since start as milliseconds with three decimals,
-// padded so that the lines of a trace align: "   12.345ms".
+// padded so that the lines of a trace align: "   12.345 ms  ", as in
+// chapters 02 to 05.
 func stamp(d time.Duration) string {
-	return fmt.Sprintf("%9.3fms", float64(d)/float64(time.Millisecond))
+	return fmt.Sprintf("%9.3f ms ", float64(d)/float64(time.Millisecond))
 }
 
 // Tracef writes one line to the runtime's trace, stamped like the
