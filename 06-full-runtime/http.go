@@ -76,7 +76,8 @@ const (
 // input buffer is read into directly, the output buffer is written from
 // directly, and the idle limit is a Deadline moved at each request.
 type httpSession struct {
-	state   httpState
+	state httpState
+	liveEntry
 	c       *async.Conn
 	srv     *server
 	in      []byte // bytes of requests not answered yet
@@ -86,12 +87,12 @@ type httpSession struct {
 	skip    int    // bytes of an answered request's body still to come, to be dropped
 	total   int64  // bytes written
 	task    *async.Waker
-	idle    *async.Deadline                      // the connection opened, or the last whole request came, this long ago
+	idle    async.Deadline                       // the connection opened, or the last whole request came, this long ago
 	linger  async.Future[async.Result[struct{}]] // the gentle close after the last answer, bounded by the idle limit
 }
 
 func newHTTPSession(c *async.Conn, srv *server) session {
-	h := &httpSession{c: c, srv: srv, idle: srv.rt.NewDeadline()}
+	h := &httpSession{c: c, srv: srv}
 	h.idle.Reset(time.Now().Add(srv.idle))
 	return h
 }
@@ -99,7 +100,7 @@ func newHTTPSession(c *async.Conn, srv *server) session {
 func (h *httpSession) kind() string        { return "http" }
 func (h *httpSession) waker() *async.Waker { return h.task }
 
-func (h *httpSession) Poll(cx *async.Context) async.Poll[sessionResult] {
+func (h *httpSession) Poll(cx *async.Context) async.Poll[struct{}] {
 	h.task = cx.Waker
 	for {
 		switch h.state {
@@ -113,7 +114,7 @@ func (h *httpSession) Poll(cx *async.Context) async.Poll[sessionResult] {
 				if h.idle.Poll(cx).IsReady() {
 					return h.finish(nil) // idle too long: close without a word, as HTTP servers do
 				}
-				return async.Pending[sessionResult]()
+				return async.Pending[struct{}]()
 			case r.Err == io.EOF && len(h.in) == 0:
 				return h.finish(nil) // the client closed between requests
 			case r.Err == io.EOF:
@@ -132,7 +133,7 @@ func (h *httpSession) Poll(cx *async.Context) async.Poll[sessionResult] {
 			for h.sent < len(h.out) {
 				r, ok := h.c.PollWrite(cx, h.out[h.sent:]).Value()
 				if !ok {
-					return async.Pending[sessionResult]()
+					return async.Pending[struct{}]()
 				}
 				h.sent += r.Value
 				h.total += int64(r.Value)
@@ -154,7 +155,7 @@ func (h *httpSession) Poll(cx *async.Context) async.Poll[sessionResult] {
 			h.state = httpReading
 		case httpLingering:
 			if !h.linger.Poll(cx).IsReady() {
-				return async.Pending[sessionResult]()
+				return async.Pending[struct{}]()
 			}
 			return h.finish(nil)
 		default:
@@ -399,9 +400,10 @@ func statusText(code int) string {
 }
 
 // finish ends the session, closes the connection and returns the total.
-func (h *httpSession) finish(err error) async.Poll[sessionResult] {
+func (h *httpSession) finish(err error) async.Poll[struct{}] {
 	h.close()
-	return async.Ready(sessionResult{written: h.total, err: err})
+	h.srv.record(h, sessionResult{written: h.total, err: err})
+	return async.Ready(struct{}{})
 }
 
 // Drop closes the connection of a session abandoned before it finished.

@@ -21,10 +21,10 @@ import (
 type server struct {
 	rt       *async.Runtime
 	ln       *async.Listener
-	addr     netip.AddrPort // where it listens, with the port the kernel chose
-	grace    time.Duration  // how long shutdown waits for sessions to finish
-	idle     time.Duration  // how long a session waits for a whole line or request before it gives up
-	live     map[session]struct{}
+	addr     netip.AddrPort                     // where it listens, with the port the kernel chose
+	grace    time.Duration                      // how long shutdown waits for sessions to finish
+	idle     time.Duration                      // how long a session waits for a whole line or request before it gives up
+	live     []session                          // the sessions not finished yet, in no order (see liveEntry)
 	open     func(*async.Conn, *server) session // makes the application's session for a connection
 	draining bool                               // shutdown has begun: sessions finish at their next idle moment
 	drainer  *async.Waker                       // the serve task, while it waits for the last session
@@ -40,7 +40,7 @@ type server struct {
 // newServer makes a runtime and listens on addr. trace, if not nil,
 // receives the loop's life; log, the report of a task that panicked.
 func newServer(addr string, grace, idle time.Duration, trace, log io.Writer) (*server, error) {
-	srv := &server{grace: grace, idle: idle, live: make(map[session]struct{}), open: newEchoSession}
+	srv := &server{grace: grace, idle: idle, open: newEchoSession}
 	rt, err := async.NewRuntime(async.Config{Trace: trace, Log: log, OnPark: func() {
 		if srv.onPark != nil {
 			srv.onPark()
@@ -86,13 +86,36 @@ func (srv *server) stopRequested(w *async.Waker) bool {
 // session is what the server runs for each connection: the echo
 // application (session.go) or the HTTP one (http.go).
 type session interface {
-	async.Future[sessionResult]
+	async.Future[struct{}] // Ready once it has closed its connection and called record
 	async.Dropper
 	kind() string        // "echo" or "http", for task names
 	waker() *async.Waker // the session's task, for shutdown to wake; nil before its first poll
+	entry() *liveEntry   // its place in srv.live
 }
 
-// sessionResult is what a session finishes with: the bytes it wrote back
+// liveEntry is a session's place in srv.live; every session embeds one.
+// A slice with each entry's index kept in the entry costs a third of what
+// a map[session]struct{} would, per connection.
+type liveEntry struct{ slot int32 }
+
+func (e *liveEntry) entry() *liveEntry { return e }
+
+// enter adds sess to the live sessions.
+func (srv *server) enter(sess session) {
+	sess.entry().slot = int32(len(srv.live))
+	srv.live = append(srv.live, sess)
+}
+
+// leave takes sess out of the live sessions: the last one moves into its
+// place.
+func (srv *server) leave(sess session) {
+	i, last := sess.entry().slot, srv.live[len(srv.live)-1]
+	last.entry().slot, srv.live[i] = i, last
+	srv.live[len(srv.live)-1] = nil
+	srv.live = srv.live[:len(srv.live)-1]
+}
+
+// sessionResult is what a session ends with, and tells record: the bytes it wrote back
 // to its client, and the error that ended it (nil for a client that said
 // goodbye with EOF, or for a session closed by shutdown).
 type sessionResult struct {
@@ -130,10 +153,9 @@ func (srv *server) serve() error {
 //	    timeout(GRACE, all_sessions_done()).await;             // serveDraining
 //	}
 type serveTask struct {
-	srv    *server
-	state  serveState
-	accept async.Future[async.Result[*async.Conn]] // the Accept being awaited
-	grace  async.Future[struct{}]                  // the grace period's Sleep, while draining
+	srv   *server
+	state serveState
+	grace async.Future[struct{}] // the grace period's Sleep, while draining
 }
 
 type serveState int
@@ -153,26 +175,23 @@ func (st *serveTask) Poll(cx *async.Context) async.Poll[struct{}] {
 				st.startDraining()
 				continue
 			}
-			if st.accept == nil {
-				st.accept = srv.ln.Accept()
-			}
-			r, ok := st.accept.Poll(cx).Value()
+			r, ok := srv.ln.PollAccept(cx).Value() // no Accept future per connection: nothing to allocate
 			if !ok {
 				return async.Pending[struct{}]()
 			}
-			st.accept = nil
 			if r.Err != nil {
 				srv.rt.Tracef("accept: %v", r.Err)
 				srv.stats.acceptErrors++
 				continue
 			}
-			srv.rt.Tracef("accept: %v", r.Value)
 			sess := srv.open(r.Value, srv)
-			srv.live[sess] = struct{}{}
-			async.Spawn(srv.rt, fmt.Sprintf("%s %v", sess.kind(), r.Value),
-				async.Map(async.Future[sessionResult](sess), func(r sessionResult) sessionResult {
-					return srv.record(sess, r)
-				}))
+			srv.enter(sess)
+			name := sess.kind() // a task's name is for the trace: say which connection only if it is on
+			if srv.rt.Tracing() {
+				srv.rt.Tracef("accept: %v", r.Value)
+				name = fmt.Sprintf("%s %v", name, r.Value)
+			}
+			async.Spawn(srv.rt, name, async.Future[struct{}](sess))
 		case serveDraining:
 			if len(srv.live) == 0 {
 				srv.rt.Tracef("shutdown: every session has finished")
@@ -199,26 +218,29 @@ func (st *serveTask) Poll(cx *async.Context) async.Poll[struct{}] {
 func (st *serveTask) startDraining() {
 	srv := st.srv
 	srv.rt.Tracef("shutdown: closing the listener, draining %d session(s), grace %v", len(srv.live), srv.grace)
-	async.Drop(st.accept)
-	st.accept = nil
-	srv.ln.Close()
+	srv.ln.Close() // our waker goes with its registration
 	srv.draining = true
-	for sess := range srv.live {
+	for _, sess := range srv.live {
 		sess.waker().Wake()
 	}
 	st.grace, st.state = srv.rt.Sleep(srv.grace), serveDraining
 }
 
-// Drop cancels what the task still waits on.
+// Drop cancels what the task still waits on (closeAll closes the
+// listener).
 func (st *serveTask) Drop() {
-	async.Drop(st.accept)
 	async.Drop(st.grace)
 }
 
-// record counts a finished session; it runs inside the session's task.
-func (srv *server) record(sess session, r sessionResult) sessionResult {
-	srv.rt.Tracef("session: %v; closed", r)
-	delete(srv.live, sess)
+// record counts a finished session; a session calls it as it returns
+// Ready, on its own task. (The session's future could finish with the
+// result instead, for a Map to record it; but every connection would pay
+// for the Map and its closure, and for the result kept in its JoinHandle.)
+func (srv *server) record(sess session, r sessionResult) {
+	if srv.rt.Tracing() {
+		srv.rt.Tracef("session: %v; closed", r)
+	}
+	srv.leave(sess)
 	srv.stats.bytes += r.written
 	srv.stats.closed++
 	if srv.draining {
@@ -229,7 +251,6 @@ func (srv *server) record(sess session, r sessionResult) sessionResult {
 			srv.drainer.Wake()
 		}
 	}
-	return r
 }
 
 // closeAll closes the listener if shutdown has not, then the runtime,
@@ -239,6 +260,6 @@ func (srv *server) closeAll() {
 	srv.ln.Close() // a second Close, after shutdown's, does nothing
 	srv.rt.Close()
 	srv.stats.closed += int64(len(srv.live))
-	clear(srv.live)
+	srv.live = nil
 	srv.stats.runtime = srv.rt.Stats()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -58,7 +59,7 @@ func waitFor(t *testing.T, ch <-chan struct{}, what string) {
 func whenWriting(ch chan struct{}) func(*server) {
 	return func(s *server) {
 		s.onPark = func() {
-			for session := range s.live {
+			for _, session := range s.live {
 				if session.(*echoSession).state == sessionWriting {
 					close(ch)
 					s.onPark = nil
@@ -385,5 +386,48 @@ func TestEchoAllocations(t *testing.T) {
 		require.NoError(t, failed, "round trips")
 		assert.Equal(t, line, got, "the last echo")
 		assert.Zero(t, allocs, "allocations per echoed line (the loop, the session and the runtime together)")
+	})
+}
+
+func TestIdleFootprint(t *testing.T) {
+	t.Run("an idle echo connection holds three objects, at most 384 bytes of heap", func(t *testing.T) {
+		// What each connection keeps while it says nothing: its task
+		// (inside its JoinHandle), its session (with its Deadline inline)
+		// and its Conn (with its registration inline), plus its entries
+		// in the runtime's tables. chapters/benchmarks.md says how each
+		// was brought into a smaller size class, and the bench's idle row
+		// (go run ./bench -only idle) measures the resident memory that
+		// this heap turns into.
+		ts := startTestServer(t)
+		const n = 2000
+		sa := &unix.SockaddrInet4{Port: int(ts.addr.Port()), Addr: ts.addr.Addr().As4()}
+		fds := make([]int, n)
+		t.Cleanup(func() {
+			for _, fd := range fds {
+				if fd > 0 {
+					unix.Close(fd)
+				}
+			}
+		})
+		line, got := []byte("hello\n"), make([]byte, 6)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range fds {
+			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			require.NoError(t, err, "socket")
+			fds[i] = fd
+			require.NoError(t, unix.Connect(fd, sa), "connect")
+			_, err = unix.Write(fd, line) // one round trip: the session has read and written, and is idle again
+			require.NoError(t, err, "write")
+			_, err = io.ReadFull(fdReader(fd), got)
+			require.NoError(t, err, "read the echo")
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perConn := float64(after.HeapAlloc-before.HeapAlloc) / n
+		objects := float64(after.HeapObjects-before.HeapObjects) / n
+		assert.LessOrEqual(t, perConn, 384.0, "heap bytes per idle connection")
+		assert.LessOrEqual(t, objects, 3.1, "heap objects per idle connection")
 	})
 }

@@ -66,20 +66,20 @@ const maxLine = 64 << 10
 // the middle of writing an echo finishes it first; then it closes gently:
 // see startLinger.
 type echoSession struct {
-	state  sessionState
+	state   sessionState
+	last    bool    // out is the last line: EOF came with it
+	refused refusal // why the session refused its client, if it did
+	liveEntry
 	c      *async.Conn
 	srv    *server
-	idle   *async.Deadline        // when the client has been idle too long: moved by every line and every write
-	out    []byte                 // what is being written: lines (in c's buffer, until the next read) or a refusal
-	sent   int                    // bytes of out written so far
-	last   bool                   // out is the last line: EOF came with it
+	idle   async.Deadline         // when the client has been idle too long: moved by every line and every write
+	out    []byte                 // what is left to write: lines (in c's buffer, until the next read) or a refusal
 	linger async.Future[struct{}] // the gentle close being awaited, in sessionLingering
-	err    error                  // why the session ends, once decided
 	total  int64                  // bytes echoed so far
 	task   *async.Waker           // this session's task, for shutdown to wake it
 }
 
-type sessionState int
+type sessionState uint8 // a byte: it sits beside last, and the session fits a smaller size class
 
 const (
 	sessionReading   sessionState = iota // at read_lines().await: waiting for a whole line
@@ -94,7 +94,7 @@ func (state sessionState) String() string {
 }
 
 func newEchoSession(c *async.Conn, srv *server) session {
-	es := &echoSession{c: c, srv: srv, idle: srv.rt.NewDeadline()}
+	es := &echoSession{c: c, srv: srv}
 	es.idle.Reset(time.Now().Add(srv.idle))
 	return es
 }
@@ -102,7 +102,7 @@ func newEchoSession(c *async.Conn, srv *server) session {
 func (es *echoSession) kind() string        { return "echo" }
 func (es *echoSession) waker() *async.Waker { return es.task }
 
-func (es *echoSession) Poll(cx *async.Context) async.Poll[sessionResult] {
+func (es *echoSession) Poll(cx *async.Context) async.Poll[struct{}] {
 	es.task = cx.Waker
 	for {
 		switch es.state {
@@ -114,26 +114,26 @@ func (es *echoSession) Poll(cx *async.Context) async.Poll[sessionResult] {
 				es.startLinger()
 			case !ok && es.idle.Poll(cx).IsReady():
 				es.srv.stats.timedOut++
-				es.refuse(fmt.Errorf("no whole line within %v: %w", es.srv.idle, async.ErrTimeout))
+				es.refuse(refusedIdle, refusedIdle.err(es.srv.idle))
 			case !ok:
-				return async.Pending[sessionResult]() // the read and the deadline both hold our waker
+				return async.Pending[struct{}]() // the read and the deadline both hold our waker
 			case errors.Is(r.Err, async.ErrLineTooLong):
 				es.srv.stats.tooLong++
-				es.refuse(r.Err)
+				es.refuse(refusedTooLong, r.Err)
 			case r.Err == io.EOF && len(r.Value) == 0:
 				return es.finish(nil)
 			case r.Err != nil && r.Err != io.EOF:
 				return es.finish(r.Err)
 			default:
 				es.idle.Reset(time.Now().Add(es.srv.idle))
-				es.out, es.sent, es.last = r.Value, 0, r.Err == io.EOF
+				es.out, es.last = r.Value, r.Err == io.EOF
 				es.state = sessionWriting
 			}
 		case sessionWriting, sessionRefusing:
 			err, ok := es.write(cx).Value()
 			switch {
 			case !ok:
-				return async.Pending[sessionResult]()
+				return async.Pending[struct{}]()
 			case err != nil:
 				return es.finish(err)
 			case es.state == sessionRefusing:
@@ -147,21 +147,22 @@ func (es *echoSession) Poll(cx *async.Context) async.Poll[sessionResult] {
 			// The idle limit bounds this wait (and at shutdown, the
 			// grace period: the serve task drops what is left).
 			if !es.linger.Poll(cx).IsReady() && !es.idle.Poll(cx).IsReady() {
-				return async.Pending[sessionResult]()
+				return async.Pending[struct{}]()
 			}
-			return es.finish(es.err)
+			return es.finish(es.refused.err(es.srv.idle))
 		default:
 			panic("echoSession: polled after it returned Ready")
 		}
 	}
 }
 
-// write writes what is left of es.out. It is Ready with nil once all is
+// write writes what is left of es.out, taking what the kernel took off
+// its front. It is Ready with nil once all is
 // written, or with why the session must end: the write failed, or the
 // client has not read for the idle limit.
 func (es *echoSession) write(cx *async.Context) async.Poll[error] {
-	for es.sent < len(es.out) {
-		w, ok := es.c.PollWrite(cx, es.out[es.sent:]).Value()
+	for len(es.out) > 0 {
+		w, ok := es.c.PollWrite(cx, es.out).Value()
 		if !ok {
 			if es.idle.Poll(cx).IsReady() {
 				es.srv.stats.stalled++
@@ -169,7 +170,7 @@ func (es *echoSession) write(cx *async.Context) async.Poll[error] {
 			}
 			return async.Pending[error]()
 		}
-		es.sent += w.Value
+		es.out = es.out[w.Value:] // what is left to write
 		if es.state == sessionWriting {
 			es.total += int64(w.Value) // count what was written, as the async fn does
 		}
@@ -183,10 +184,32 @@ func (es *echoSession) write(cx *async.Context) async.Poll[error] {
 
 // refuse answers a line that is too long, or too slow, with an error
 // message; after it the session closes.
-func (es *echoSession) refuse(err error) {
-	es.err = err
-	es.out, es.sent = fmt.Appendf(nil, "error: %v; closing\n", err), 0
+func (es *echoSession) refuse(why refusal, err error) {
+	es.refused = why
+	es.out = fmt.Appendf(nil, "error: %v; closing\n", err)
 	es.state = sessionRefusing
+}
+
+// refusal is why a session refused its client. It is kept as a byte,
+// not as the error itself: every session carries the field, and an error
+// (16 bytes) would push the session into a larger size class.
+type refusal uint8
+
+const (
+	notRefused     refusal = iota // the client was never refused
+	refusedIdle                   // no whole line within the idle limit
+	refusedTooLong                // a line longer than maxLine
+)
+
+// err is the error a refusal ends the session with (nil if none).
+func (why refusal) err(idle time.Duration) error {
+	switch why {
+	case refusedIdle:
+		return fmt.Errorf("no whole line within %v: %w", idle, async.ErrTimeout)
+	case refusedTooLong:
+		return fmt.Errorf("%w: more than %d bytes", async.ErrLineTooLong, maxLine)
+	}
+	return nil
 }
 
 // startLinger stops reading and closes gently (see Conn.Linger): the
@@ -200,9 +223,10 @@ func (es *echoSession) startLinger() {
 
 // finish ends the session: it closes its connection and returns Ready
 // with its result.
-func (es *echoSession) finish(err error) async.Poll[sessionResult] {
+func (es *echoSession) finish(err error) async.Poll[struct{}] {
 	es.close()
-	return async.Ready(sessionResult{written: es.total, err: err})
+	es.srv.record(es, sessionResult{written: es.total, err: err})
+	return async.Ready(struct{}{})
 }
 
 // Drop closes the connection of a session abandoned before it finished:

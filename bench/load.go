@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -209,6 +210,12 @@ func runLoad(cfg loadConfig, progress io.Writer) (loadResult, error) {
 		}
 	}
 	res.Seconds = time.Since(measureFrom).Seconds()
+	if cfg.Idle {
+		// Hold the connections open until the caller has sampled the
+		// server's memory (it answers on stdin; with none, EOF at once).
+		fmt.Fprintln(progress, "idle window over")
+		bufio.NewReader(os.Stdin).ReadString('\n')
+	}
 	if len(latencies) > 0 {
 		slices.Sort(latencies)
 		res.P50us = float64(latencies[len(latencies)/2]) / float64(time.Microsecond)

@@ -340,6 +340,11 @@ func measure(bins map[string][]string, sc scenario, srvName string, warmup, dura
 	if err != nil {
 		return m, err
 	}
+	sampled, err := load.StdinPipe() // idle: says when the sample is taken, so the connections may close
+	if err != nil {
+		return m, err
+	}
+	defer sampled.Close()
 	if err := load.Start(); err != nil {
 		return m, err
 	}
@@ -359,6 +364,15 @@ func measure(bins map[string][]string, sc scenario, srvName string, warmup, dura
 					perfCmd = nil
 				}
 			}
+			continue
+		}
+		if line == "idle window over" {
+			// Memory per idle connection is sampled at the end of the
+			// quiet window, the connections still open: what a server
+			// holds once it has settled, not the garbage of the burst
+			// of connects that its collector has yet to give back.
+			m.loadedRSS = readRSS(pid)
+			fmt.Fprintln(sampled, "sampled")
 			continue
 		}
 		if err := json.Unmarshal([]byte(line), &m.loadResult); err != nil {

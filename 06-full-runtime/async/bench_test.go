@@ -104,7 +104,7 @@ func BenchmarkDeadlineReset(b *testing.B) {
 	rt := newBenchRuntime(b)
 	now := time.Now()
 	rt.timers = benchTimers(now)
-	d := rt.NewDeadline()
+	d := &Deadline{}
 	cx := &Context{Waker: &Waker{}}
 	d.Reset(now.Add(time.Hour))
 	d.Poll(cx)
@@ -123,7 +123,7 @@ func BenchmarkDeadlineReset(b *testing.B) {
 func BenchmarkRunQueue(b *testing.B) {
 	var q runQueue
 	for i := range 64 {
-		q.push(&task{id: i})
+		q.push(&task{id: uint32(i)})
 	}
 	for b.Loop() {
 		q.push(q.pop())

@@ -164,7 +164,7 @@ func TestConn(t *testing.T) {
 		rt := newTestRuntime(t)
 		c, _ := connPair(t, rt)
 		require.NoError(t, c.Close(), "Close")
-		assert.Nil(t, rt.reactor.regs[c.fd], "deregistered")
+		assert.Nil(t, rt.reactor.regs[c.fd()], "deregistered")
 		assert.True(t, c.reg.closed, "its registration is closed")
 		assert.NoError(t, c.Close(), "Close again")
 		r, err := BlockOn(rt, "read", c.Read(make([]byte, 1)))
@@ -179,7 +179,7 @@ func TestConn(t *testing.T) {
 	t.Run("closing a Conn twice does not close a socket that reused its descriptor", func(t *testing.T) {
 		rt := newTestRuntime(t)
 		c, _ := connPair(t, rt)
-		fd := c.fd
+		fd := c.fd()
 		require.NoError(t, c.Close(), "Close")
 		reused, reusedPeer := socketpairAt(t, fd)
 		require.NoError(t, c.Close(), "Close again")
@@ -201,7 +201,7 @@ func TestConn(t *testing.T) {
 	t.Run("String names the descriptor", func(t *testing.T) {
 		rt := newTestRuntime(t)
 		c, _ := connPair(t, rt)
-		assert.Equal(t, fmt.Sprintf("fd %d", c.fd), c.String(), "String")
+		assert.Equal(t, fmt.Sprintf("fd %d", c.fd()), c.String(), "String")
 	})
 }
 
@@ -435,7 +435,7 @@ func TestConnShortReads(t *testing.T) {
 		require.True(t, c.short, "a short read")
 		require.Same(t, reader, c.reg.reader.waker, "W is still registered: stale")
 
-		backlog := fill(t, c.fd) // echoes the peer has not read yet
+		backlog := fill(t, c.fd()) // echoes the peer has not read yet
 		require.Greater(t, backlog, 0, "bytes queued")
 		reply := c.WriteAll([]byte("reply\n"))
 		rt.ex.ioLeft = ioBudget
@@ -449,7 +449,7 @@ func TestConnShortReads(t *testing.T) {
 		assert.Len(t, ready, 2, "one epoll_wait wakes two")
 		assert.True(t, slices.Contains(ready, reader), "the stale reader, for IN")
 		assert.True(t, slices.Contains(ready, writer), "the writer, for OUT")
-		assert.Contains(t, trace.String(), fmt.Sprintf("fd %d IN|OUT;", c.fd), "one event carried both")
+		assert.Contains(t, trace.String(), fmt.Sprintf("fd %d IN|OUT;", c.fd()), "one event carried both")
 		require.False(t, c.reg.reader.ready, "nothing marked: the stale W took the edge")
 
 		rt.ex.ioLeft = ioBudget
@@ -570,7 +570,7 @@ func TestConnLinger(t *testing.T) {
 	t.Run("a dropped Linger leaves no timer and no waker", func(t *testing.T) {
 		rt := newTestRuntime(t)
 		c, _ := connPair(t, rt)
-		write(t, c.fd, "unread")
+		write(t, c.fd(), "unread")
 		l := c.Linger()
 		require.False(t, l.Poll(&Context{Waker: testWaker(t, "closer")}).IsReady(), "Linger")
 		require.Equal(t, 1, rt.timers.len(), "the check timer is armed")
@@ -583,7 +583,7 @@ func TestConnLinger(t *testing.T) {
 	t.Run("Linger is Ready when the peer closes without reading", func(t *testing.T) {
 		rt := newTestRuntime(t)
 		c, peer := connPair(t, rt)
-		write(t, c.fd, "never read")
+		write(t, c.fd(), "never read")
 		l := c.Linger()
 		require.False(t, l.Poll(&Context{Waker: testWaker(t, "closer")}).IsReady(), "Linger")
 		require.NoError(t, unix.Close(peer), "the peer closes")

@@ -21,7 +21,7 @@
 //	rt.Run()                     runs every task until none is left.
 //	rt.Sleep(d)                  a future that is Ready d from now.
 //	Timeout(rt, d, f)            f's result, or ErrTimeout after d (then f is dropped).
-//	rt.NewDeadline()             a deadline to keep in a future and move at will (an idle limit).
+//	Deadline                     a deadline to keep in a future and move at will (an idle limit).
 //	Map, Then, Join, Select      futures made of futures.
 //	rt.Listen(addr)              a listening TCP socket; Accept gives Conns.
 //	Conn                         Read, ReadLine, ReadLines, Write, WriteAll, Linger, Close;

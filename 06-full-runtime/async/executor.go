@@ -3,9 +3,9 @@
 package async
 
 import (
+	"cmp"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -33,21 +33,29 @@ import (
 // ioBudget reads and writes, so that one flooding client cannot hold the
 // loop inside a single poll.
 
-// task is a future the executor owns, with what it needs to drive it. The
-// future's result type is erased behind pollFuture, so that tasks of
-// different types share one queue.
+// task is a future the executor owns, with what it needs to drive it. It
+// lives inside the task's JoinHandle (one allocation per Spawn), which
+// knows the future's result type; the executor reaches the future through
+// work, so that tasks of different types share one queue.
 type task struct {
-	id         int
-	name       string
-	pollFuture func(cx *Context) bool // polls the future; true when it finished
-	fail       func(err error)        // finishes the JoinHandle with err instead
-	drop       func()                 // releases the future if it never finishes
-	waker      Waker                  // the task's one waker, made at Spawn
-	cx         Context                // what every Poll of this task gets: its waker
+	id    uint32 // for the trace, in the order of Spawn (it wraps after 4 billion tasks: harmless)
+	slot  int32  // its index in the executor's tasks, while it has not finished
+	name  string
+	work  work    // the JoinHandle this task lives in
+	waker Waker   // the task's one waker
+	cx    Context // what every Poll of this task gets: its waker
 
 	// Wake reads and writes these from any goroutine.
 	queued atomic.Bool // on the run queue, or on its way there: more wakes are redundant
 	done   atomic.Bool // finished or dropped: wakes are ignored
+}
+
+// work is what the executor needs of a task's future, whatever its result
+// type. JoinHandle implements it.
+type work interface {
+	pollFuture(cx *Context) bool // polls the future once; true when it finished
+	fail(err error)              // finishes the task with err instead: its future panicked
+	dropFuture()                 // releases the future: it will never be polled again
 }
 
 // executor runs tasks on one goroutine: a FIFO run queue, and the reactor
@@ -56,12 +64,12 @@ type task struct {
 type executor struct {
 	reactor *reactor
 	timers  *timers
-	budget  int           // polls left before the loop checks the reactor and timers anyway
-	ioLeft  int           // reads and writes the task being polled may still make (see ioBudget)
-	moved   int64         // reads and writes that moved bytes, and accepts that took a connection
-	queue   runQueue      // runnable tasks, oldest first
-	tasks   map[int]*task // every task not finished yet, by id, for close
-	nextID  int
+	budget  int      // polls left before the loop checks the reactor and timers anyway
+	ioLeft  int      // reads and writes the task being polled may still make (see ioBudget)
+	moved   int64    // reads and writes that moved bytes, and accepts that took a connection
+	queue   runQueue // runnable tasks, oldest first
+	tasks   []*task  // every task not finished yet, in no order (see task.slot), for close
+	nextID  uint32
 	trace   tracer
 	log     io.Writer // where a panicking task is reported
 	onPark  func()    // Config.OnPark
@@ -94,7 +102,7 @@ const ioBudget = 128
 
 func newExecutor(reactor *reactor, timers *timers, trace tracer, log io.Writer, onPark func()) *executor {
 	return &executor{reactor: reactor, timers: timers, budget: pollBudget, ioLeft: ioBudget,
-		tasks: make(map[int]*task), trace: trace, log: log, onPark: onPark}
+		trace: trace, log: log, onPark: onPark}
 }
 
 // spendIO takes one read or write from the budget of the task being
@@ -119,13 +127,15 @@ func (ex *executor) spendIO(cx *Context) bool {
 // JoinHandle is a spawned task's result to come. It is a future itself:
 // Pending until the task finishes, then Ready with the task's value, or
 // with the panic that ended it as an error. It yields the result once.
+// The task itself lives in it.
 type JoinHandle[T any] struct {
-	task     *task
+	task
+	f        Future[T] // nil once finished or dropped
 	value    T
-	err      error
-	finished bool   // the task is done: value or err is set
-	taken    bool   // Poll returned Ready; polling again is a bug
+	panicked *error // the panic that ended the task, if one did (a pointer: 8 bytes kept, not 16)
 	waiter   *Waker // the task awaiting this handle: woken when it finishes
+	finished bool   // the task is done: value or panicked is set
+	taken    bool   // Poll returned Ready; polling again is a bug
 }
 
 // Joined is what a JoinHandle yields: the task's value, or why it has none.
@@ -145,7 +155,31 @@ func (h *JoinHandle[T]) Poll(cx *Context) Poll[Joined[T]] {
 		return Pending[Joined[T]]()
 	}
 	h.taken = true
-	return Ready(Joined[T]{Value: h.value, Err: h.err})
+	return Ready(Joined[T]{Value: h.value, Err: h.err()})
+}
+
+func (h *JoinHandle[T]) pollFuture(cx *Context) bool {
+	v, ok := h.f.Poll(cx).Value()
+	if ok {
+		h.value, h.f = v, nil
+		h.finish()
+	}
+	return ok
+}
+
+func (h *JoinHandle[T]) fail(err error) { h.panicked = &err; h.finish() }
+
+// err is the panic that ended the task, or nil.
+func (h *JoinHandle[T]) err() error {
+	if h.panicked == nil {
+		return nil
+	}
+	return *h.panicked
+}
+
+func (h *JoinHandle[T]) dropFuture() {
+	Drop(h.f)
+	h.f = nil
 }
 
 // finish records that the task is done and wakes whoever awaits it.
@@ -162,22 +196,13 @@ func (h *JoinHandle[T]) finish() {
 func Spawn[T any](rt *Runtime, name string, f Future[T]) *JoinHandle[T] {
 	ex := rt.ex
 	ex.nextID++
-	h := &JoinHandle[T]{}
-	t := &task{id: ex.nextID, name: name}
+	h := &JoinHandle[T]{f: f}
+	t := &h.task
+	t.id, t.name, t.work = ex.nextID, name, h
 	t.waker = Waker{task: t, ex: ex}
 	t.cx = Context{Waker: &t.waker}
-	t.pollFuture = func(cx *Context) bool {
-		v, ok := f.Poll(cx).Value()
-		if ok {
-			h.value = v
-			h.finish()
-		}
-		return ok
-	}
-	t.fail = func(err error) { h.err = err; h.finish() }
-	t.drop = func() { Drop(f) }
-	h.task = t
-	ex.tasks[t.id] = t
+	t.slot = int32(len(ex.tasks))
+	ex.tasks = append(ex.tasks, t)
 	t.queued.Store(true)
 	ex.queue.push(t)
 	return h
@@ -189,8 +214,8 @@ func Spawn[T any](rt *Runtime, name string, f Future[T]) *JoinHandle[T] {
 func BlockOn[T any](rt *Runtime, name string, f Future[T]) (T, error) {
 	h := Spawn(rt, name, f)
 	err := rt.ex.loop(func() bool { return h.finished })
-	if err == nil && h.err != nil {
-		err = h.err
+	if err == nil {
+		err = h.err()
 	}
 	return h.value, err
 }
@@ -323,7 +348,7 @@ func (ex *executor) pollTask(t *task) {
 	switch {
 	case err != nil:
 		ex.panics++
-		t.fail(err)
+		t.work.fail(err)
 		fmt.Fprintf(ex.log, "async: %v\n", err)
 	case !finished && ex.moved == moved:
 		ex.empty++
@@ -335,7 +360,17 @@ func (ex *executor) pollTask(t *task) {
 		return // off the queue until its waker is called
 	}
 	t.done.Store(true)
-	delete(ex.tasks, t.id)
+	ex.retire(t)
+}
+
+// retire takes a finished task out of ex.tasks: the last one moves into
+// its slot. (A map by id would do too, at two or three times the memory
+// per task: that is part of what each connection costs.)
+func (ex *executor) retire(t *task) {
+	last := ex.tasks[len(ex.tasks)-1]
+	last.slot, ex.tasks[t.slot] = t.slot, last
+	ex.tasks[len(ex.tasks)-1] = nil
+	ex.tasks = ex.tasks[:len(ex.tasks)-1]
 }
 
 // pollOutcome names the outcome of a poll, for the trace.
@@ -355,23 +390,22 @@ func (ex *executor) pollIsolated(t *task) (finished bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("task %d (%s) panicked: %v", t.id, t.name, p)
-			t.drop()
+			t.work.dropFuture()
 		}
 	}()
-	return t.pollFuture(&t.cx), nil
+	return t.work.pollFuture(&t.cx), nil
 }
 
 // close drops every task that has not finished, queued or waiting, in the
 // order they were spawned, so each releases what it holds (a session
 // closes its connection). Wakes that come later are ignored.
 func (ex *executor) close() {
-	ids := slices.Sorted(maps.Keys(ex.tasks))
-	for _, id := range ids {
-		t := ex.tasks[id]
+	tasks := slices.SortedFunc(slices.Values(ex.tasks), func(a, b *task) int { return cmp.Compare(a.id, b.id) })
+	for _, t := range tasks {
 		t.done.Store(true)
-		t.drop()
+		t.work.dropFuture()
 	}
-	clear(ex.tasks)
+	ex.tasks = nil
 	ex.queue = runQueue{}
 	ex.mu.Lock()
 	ex.woken = nil

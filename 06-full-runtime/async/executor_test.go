@@ -31,7 +31,7 @@ type fdWaiter struct {
 func (w *fdWaiter) Poll(cx *Context) Poll[string] {
 	w.polls++
 	if w.reg == nil {
-		reg, err := w.r.register(w.fd)
+		reg, err := newReg(w.r, w.fd)
 		if err != nil {
 			panic(err)
 		}
@@ -202,7 +202,7 @@ func TestRunQueue(t *testing.T) {
 		next := 0
 		push := func() {
 			next++
-			tk := &task{id: next}
+			tk := &task{id: uint32(next)}
 			q.push(tk)
 			want = append(want, tk)
 		}
@@ -240,7 +240,7 @@ func TestRunQueue(t *testing.T) {
 		var q runQueue
 		tasks := make([]*task, 64)
 		for i := range tasks {
-			tasks[i] = &task{id: i}
+			tasks[i] = &task{id: uint32(i)}
 			q.push(tasks[i])
 		}
 		for i := range 10 * len(tasks) {

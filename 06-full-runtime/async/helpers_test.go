@@ -85,6 +85,19 @@ func testWaker(t *testing.T, name string) *Waker {
 	return &Waker{task: &task{id: 1, name: name}, ex: ex}
 }
 
+// newReg registers fd with r in a registration of its own, as the
+// reactor's tests need; a Conn or Listener keeps its registration inline.
+func newReg(r *reactor, fd int) (*registration, error) {
+	reg := &registration{}
+	return reg, r.register(reg, fd)
+}
+
+// rtWaker returns the waker of a task that is never polled, on rt's own
+// executor: a Deadline polled with it arms rt's timers.
+func rtWaker(rt *Runtime, name string) *Waker {
+	return &Waker{task: &task{id: 1, name: name}, ex: rt.ex}
+}
+
 // tookWake reports whether w's task was woken since the last call, and
 // makes it wakeable again, as polling it would.
 func tookWake(w *Waker) bool {

@@ -73,7 +73,7 @@ func (c *Conn) pollLines(cx *Context, max int, all bool) Poll[Result[[]byte]] {
 	c.compact()
 	for {
 		if i := bytes.IndexByte(c.in[c.scanned:], '\n'); i >= 0 {
-			end := c.scanned + i + 1
+			end := int(c.scanned) + i + 1
 			if end > max {
 				return c.lineDone(nil, fmt.Errorf("%w: more than %d bytes", ErrLineTooLong, max))
 			}
@@ -86,10 +86,10 @@ func (c *Conn) pollLines(cx *Context, max int, all bool) Poll[Result[[]byte]] {
 			}
 			// The line stays where it is, valid until the next read on
 			// c, which compacts the buffer: no copy per line.
-			c.used = end
+			c.used = int32(end)
 			return c.lineDone(c.in[:end], nil)
 		}
-		c.scanned = len(c.in) // not again, when more comes
+		c.scanned = int32(len(c.in)) // not again, when more comes
 		if len(c.in) > max {
 			return c.lineDone(nil, fmt.Errorf("%w: more than %d bytes without a newline", ErrLineTooLong, max))
 		}
@@ -100,7 +100,7 @@ func (c *Conn) pollLines(cx *Context, max int, all bool) Poll[Result[[]byte]] {
 		case res.Err == io.EOF && len(c.in) == 0:
 			return c.lineDone(nil, io.EOF)
 		case res.Err == io.EOF:
-			c.used = len(c.in) // the last line, without a newline
+			c.used = int32(len(c.in)) // the last line, without a newline
 			return c.lineDone(c.in, io.EOF)
 		case res.Err != nil:
 			return c.lineDone(nil, res.Err)

@@ -88,7 +88,7 @@ func (c *Conn) unacked() (int, error) {
 	if c.closed {
 		return 0, ErrClosed
 	}
-	n, err := unix.IoctlGetInt(c.fd, unix.SIOCOUTQ)
+	n, err := unix.IoctlGetInt(c.fd(), unix.SIOCOUTQ)
 	if err != nil {
 		return 0, os.NewSyscallError("ioctl SIOCOUTQ", err)
 	}

@@ -14,10 +14,11 @@ import (
 // Listener is a listening TCP socket, registered with its runtime.
 type Listener struct {
 	rt      *Runtime
-	reg     *registration
+	reg     registration
 	fd      int
 	addr    netip.AddrPort
-	backoff time.Duration // the pause after the last accept that failed for lack of resources
+	backoff time.Duration    // the pause after the last accept that failed for lack of resources
+	pause   Future[struct{}] // the back-off Sleep, while one is running
 	closed  bool
 }
 
@@ -28,12 +29,12 @@ func (rt *Runtime) Listen(addr string) (*Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, err := rt.reactor.register(fd)
-	if err != nil {
+	l := &Listener{rt: rt, fd: fd, addr: bound}
+	if err := rt.reactor.register(&l.reg, fd); err != nil {
 		unix.Close(fd)
 		return nil, err
 	}
-	return &Listener{rt: rt, reg: reg, fd: fd, addr: bound}, nil
+	return l, nil
 }
 
 // Addr is the address the listener is bound to, with the port the kernel chose.
@@ -49,7 +50,9 @@ func (l *Listener) Close() error {
 		return nil
 	}
 	l.closed = true
-	l.rt.reactor.deregister(l.reg)
+	Drop(l.pause) // a back-off timer has nothing left to resume
+	l.pause = nil
+	l.rt.reactor.deregister(&l.reg)
 	if err := unix.Close(l.fd); err != nil {
 		return os.NewSyscallError("close", err)
 	}
@@ -68,33 +71,28 @@ const (
 	maxAcceptBackoff = time.Second
 )
 
-type acceptFuture struct {
-	l     *Listener
-	pause Future[struct{}] // the back-off Sleep, while one is running
-	done  bool
-}
-
-func (a *acceptFuture) Poll(cx *Context) Poll[Result[*Conn]] {
-	if a.done {
-		panic("Accept: polled after it returned Ready")
-	}
-	l := a.l
+// PollAccept is what the Accept future does in one poll, for a future
+// written by hand that accepts again and again without allocating: Ready
+// with the next connection (or an error, or ErrClosed once the listener is
+// closed), or Pending with cx's waker left with the reactor, or with the
+// back-off timer while accepting is paused.
+func (l *Listener) PollAccept(cx *Context) Poll[Result[*Conn]] {
 	for {
-		if a.pause != nil {
-			if !a.pause.Poll(cx).IsReady() {
+		if l.pause != nil {
+			if !l.pause.Poll(cx).IsReady() {
 				return Pending[Result[*Conn]]()
 			}
-			a.pause = nil
+			l.pause = nil
 		}
 		if l.closed {
-			return a.finish(nil, ErrClosed)
+			return Ready(Result[*Conn]{Err: ErrClosed})
 		}
 		if !l.rt.ex.spendIO(cx) {
 			return Pending[Result[*Conn]]() // yield: see spendIO
 		}
 		fd, err := accept(l.fd)
 		switch {
-		case errors.Is(err, unix.EAGAIN):
+		case err == unix.EAGAIN:
 			if l.reg.wakeOn(readable, cx.Waker) {
 				continue // a connection came since: try again
 			}
@@ -104,21 +102,31 @@ func (a *acceptFuture) Poll(cx *Context) Poll[Result[*Conn]] {
 			l.backoff = min(max(2*l.backoff, minAcceptBackoff), maxAcceptBackoff)
 			l.rt.pauses++
 			l.rt.trace.printf("accept: %v; retrying in %v", err, l.backoff)
-			a.pause = l.rt.Sleep(l.backoff)
+			l.pause = l.rt.Sleep(l.backoff)
 			continue
 		case err != nil:
-			return a.finish(nil, err)
+			return Ready(Result[*Conn]{Err: err})
 		}
 		l.backoff = 0
 		l.rt.accepts++
 		l.rt.ex.moved++
-		return a.finish(l.rt.newConn(fd))
+		c, err := l.rt.newConn(fd)
+		return Ready(Result[*Conn]{Value: c, Err: err})
 	}
 }
 
-func (a *acceptFuture) finish(c *Conn, err error) Poll[Result[*Conn]] {
-	a.done = true
-	return Ready(Result[*Conn]{Value: c, Err: err})
+type acceptFuture struct {
+	l    *Listener
+	done bool
+}
+
+func (a *acceptFuture) Poll(cx *Context) Poll[Result[*Conn]] {
+	if a.done {
+		panic("Accept: polled after it returned Ready")
+	}
+	p := a.l.PollAccept(cx)
+	a.done = p.IsReady()
+	return p
 }
 
 // Drop withdraws the waker and cancels the back-off timer. After the
@@ -127,7 +135,8 @@ func (a *acceptFuture) finish(c *Conn, err error) Poll[Result[*Conn]] {
 func (a *acceptFuture) Drop() {
 	if !a.done {
 		a.l.reg.forget(readable)
-		Drop(a.pause)
+		Drop(a.l.pause) // the next PollAccept pauses afresh if it must
+		a.l.pause = nil
 		a.done = true
 	}
 }

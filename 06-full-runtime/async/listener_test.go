@@ -125,7 +125,7 @@ func TestListener(t *testing.T) {
 		t.Cleanup(func() { c.Close() })
 		require.NoError(t, ln.Close(), "Close again")
 		assert.True(t, isOpen(lfd), "the new socket on fd %d is still open", lfd)
-		assert.Same(t, c.reg, rt.reactor.regs[lfd], "and still registered")
+		assert.Same(t, &c.reg, rt.reactor.regs[lfd], "and still registered")
 		write(t, ours, "still here")
 		assert.Equal(t, "still here", string(drain(t, peer)), "what the new socket's peer got")
 	})

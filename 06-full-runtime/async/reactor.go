@@ -16,8 +16,8 @@ import (
 // through these calls:
 //
 //	newReactor()              creates the epoll instance, and an eventfd in it for notify.
-//	r.register(fd)            starts watching fd, for good (EPOLL_CTL_ADD, edge-triggered),
-//	                          and returns its registration.
+//	r.register(reg, fd)       starts watching fd, for good (EPOLL_CTL_ADD, edge-triggered);
+//	                          reg, the caller's, is its registration from then on.
 //	reg.wakeOn(dir, w)        asks for w.Wake() when fd is next ready for dir (no system call);
 //	                          or reports true if an edge came while nobody waited: try again now.
 //	reg.forget(dir)           withdraws that request: the future that made it was dropped.
@@ -88,7 +88,7 @@ type reactor struct {
 // registration is one registered descriptor: for each direction, the
 // task waiting there, or a note that an edge came while nobody was.
 type registration struct {
-	fd     int
+	fd     int32
 	gen    uint32 // tells this registration's events from an older one's on the same number
 	reader direction
 	writer direction
@@ -133,19 +133,21 @@ func newReactor(trace tracer) (*reactor, error) {
 	}, nil
 }
 
-// register starts watching fd, in both directions, until deregister. Each
+// register starts watching fd, in both directions, until deregister, and
+// fills in reg, which is the caller's: a Conn keeps its registration
+// inline, so a connection costs one allocation, not two. Each
 // registration gets a new generation number, which the kernel hands back
 // with every event for it; an event whose generation is not that of fd's
 // live registration is for a descriptor that was closed since, and is
 // ignored.
-func (r *reactor) register(fd int) (*registration, error) {
+func (r *reactor) register(reg *registration, fd int) error {
 	r.gen++
 	// The 8 bytes of epoll_data are ours to fill: the fd number in the
 	// first 4, the generation in the other 4. (Go's runtime stores a
 	// pointer to its pollDesc there, tagged with a sequence number.)
 	ev := unix.EpollEvent{Events: edgeTriggered, Fd: int32(fd), Pad: int32(r.gen)}
 	if err := unix.EpollCtl(r.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
-		return nil, os.NewSyscallError("epoll_ctl", err)
+		return os.NewSyscallError("epoll_ctl", err)
 	}
 	// Descriptor numbers are small and dense (the kernel hands out the
 	// lowest free one), so a slice indexed by number finds a registration
@@ -153,9 +155,9 @@ func (r *reactor) register(fd int) (*registration, error) {
 	if fd >= len(r.regs) {
 		r.regs = append(r.regs, make([]*registration, fd+1-len(r.regs))...)
 	}
-	reg := &registration{fd: fd, gen: r.gen}
+	*reg = registration{fd: int32(fd), gen: r.gen}
 	r.regs[fd] = reg
-	return reg, nil
+	return nil
 }
 
 // wakeOn asks the reactor to wake w when the descriptor is next ready for
@@ -227,7 +229,7 @@ func (r *reactor) deregister(reg *registration) error {
 		r.regs[reg.fd] = nil
 	}
 	// Since Linux 2.6.9 the event argument may be nil for EPOLL_CTL_DEL.
-	if err := unix.EpollCtl(r.epfd, unix.EPOLL_CTL_DEL, reg.fd, nil); err != nil {
+	if err := unix.EpollCtl(r.epfd, unix.EPOLL_CTL_DEL, int(reg.fd), nil); err != nil {
 		return os.NewSyscallError("epoll_ctl", err)
 	}
 	return nil

@@ -23,9 +23,9 @@ func TestReactor(t *testing.T) {
 		r := newTestReactor(t)
 		quiet, _ := socketpair(t)
 		loud, loudPeer := socketpair(t)
-		quietReg, err := r.register(quiet)
+		quietReg, err := newReg(r, quiet)
 		require.NoError(t, err, "register quiet")
-		loudReg, err := r.register(loud)
+		loudReg, err := newReg(r, loud)
 		require.NoError(t, err, "register loud")
 		quietW, loudW := testWaker(t, "quiet"), testWaker(t, "loud")
 		require.False(t, quietReg.wakeOn(readable, quietW), "wakeOn quiet: nothing came yet, so it waits")
@@ -42,7 +42,7 @@ func TestReactor(t *testing.T) {
 	t.Run("wakes the reader and the writer of one descriptor separately", func(t *testing.T) {
 		r := newTestReactor(t)
 		fd, peer := socketpair(t)
-		reg, err := r.register(fd)
+		reg, err := newReg(r, fd)
 		require.NoError(t, err, "register")
 		_, err = r.wait(-1) // the edge of a fresh socket: writable
 		require.NoError(t, err, "wait")
@@ -61,7 +61,7 @@ func TestReactor(t *testing.T) {
 	t.Run("with nothing ready, wait returns no waker after its timeout", func(t *testing.T) {
 		r := newTestReactor(t)
 		fd, _ := socketpair(t)
-		_, err := r.register(fd)
+		_, err := newReg(r, fd)
 		require.NoError(t, err, "register")
 		_, err = r.wait(-1) // the writable edge
 		require.NoError(t, err, "wait")
@@ -73,7 +73,7 @@ func TestReactor(t *testing.T) {
 	t.Run("edge-triggered: data left unread is not reported again", func(t *testing.T) {
 		r := newTestReactor(t)
 		fd, peer := socketpair(t)
-		reg, err := r.register(fd)
+		reg, err := newReg(r, fd)
 		require.NoError(t, err, "register")
 		write(t, peer, "unread")
 		waits := r.waits
@@ -93,7 +93,7 @@ func TestReactor(t *testing.T) {
 		// must remember it and say so, or the task would wait forever.
 		r := newTestReactor(t)
 		fd, peer := socketpair(t)
-		reg, err := r.register(fd)
+		reg, err := newReg(r, fd)
 		require.NoError(t, err, "register")
 		write(t, peer, "early")
 		ready, err := r.wait(-1)
@@ -112,7 +112,7 @@ func TestReactor(t *testing.T) {
 	t.Run("a later wakeOn replaces the waker, and forget withdraws it but keeps a marked edge", func(t *testing.T) {
 		r := newTestReactor(t)
 		fd, peer := socketpair(t)
-		reg, err := r.register(fd)
+		reg, err := newReg(r, fd)
 		require.NoError(t, err, "register")
 		first, second := testWaker(t, "first"), testWaker(t, "second")
 		require.False(t, reg.wakeOn(readable, first), "wakeOn first")
@@ -132,7 +132,7 @@ func TestReactor(t *testing.T) {
 	t.Run("every event counts an edge per direction, whether it woke a task or was marked", func(t *testing.T) {
 		r := newTestReactor(t)
 		fd, peer := socketpair(t)
-		reg, err := r.register(fd)
+		reg, err := newReg(r, fd)
 		require.NoError(t, err, "register")
 		_, err = r.wait(-1) // the writable edge
 		require.NoError(t, err, "wait")
@@ -162,7 +162,7 @@ func TestReactor(t *testing.T) {
 	t.Run("a hang-up wakes the reader and the writer, and ends quiet for good", func(t *testing.T) {
 		r := newTestReactor(t)
 		fd, peer := socketpair(t)
-		reg, err := r.register(fd)
+		reg, err := newReg(r, fd)
 		require.NoError(t, err, "register")
 		_, err = r.wait(-1) // the writable edge
 		require.NoError(t, err, "wait")
@@ -189,7 +189,7 @@ func TestReactor(t *testing.T) {
 		// socket's number. The generation in the event tells them apart.
 		r := newTestReactor(t)
 		old, oldPeer := socketpair(t)
-		_, err := r.register(old)
+		_, err := newReg(r, old)
 		require.NoError(t, err, "register old")
 		_, err = r.wait(-1) // the old socket's writable edge, while it is still current
 		require.NoError(t, err, "wait")
@@ -199,7 +199,7 @@ func TestReactor(t *testing.T) {
 		require.NoError(t, unix.Close(old), "close old without deregister")
 
 		reused, freshPeer := socketpairAt(t, old)
-		reg, err := r.register(reused)
+		reg, err := newReg(r, reused)
 		require.NoError(t, err, "register the new socket under the reused number")
 		_, err = r.wait(-1) // the new socket's writable edge
 		require.NoError(t, err, "wait")
@@ -224,7 +224,7 @@ func TestReactor(t *testing.T) {
 	t.Run("after deregister the descriptor is not reported, and late calls on its handle do nothing", func(t *testing.T) {
 		r := newTestReactor(t)
 		fd, peer := socketpair(t)
-		reg, err := r.register(fd)
+		reg, err := newReg(r, fd)
 		require.NoError(t, err, "register")
 		require.False(t, reg.wakeOn(readable, testWaker(t, "reader")), "wakeOn")
 		require.NoError(t, r.deregister(reg), "deregister")
@@ -247,10 +247,10 @@ func TestReactor(t *testing.T) {
 	t.Run("deregistering an old handle leaves the number's new registration alone", func(t *testing.T) {
 		r := newTestReactor(t)
 		fd, _ := socketpair(t)
-		oldReg, err := r.register(fd)
+		oldReg, err := newReg(r, fd)
 		require.NoError(t, err, "register")
 		require.NoError(t, r.deregister(oldReg), "deregister")
-		newReg, err := r.register(fd)
+		newReg, err := newReg(r, fd)
 		require.NoError(t, err, "register again")
 		require.NoError(t, r.deregister(oldReg), "deregister the old handle again")
 		assert.Same(t, newReg, r.regs[fd], "the new registration is still the number's")
@@ -260,9 +260,9 @@ func TestReactor(t *testing.T) {
 	t.Run("registering the same descriptor twice is an error", func(t *testing.T) {
 		r := newTestReactor(t)
 		fd, _ := socketpair(t)
-		_, err := r.register(fd)
+		_, err := newReg(r, fd)
 		require.NoError(t, err, "register")
-		_, err = r.register(fd)
+		_, err = newReg(r, fd)
 		assert.ErrorIs(t, err, unix.EEXIST, "register again")
 	})
 
@@ -307,7 +307,7 @@ func TestReactor(t *testing.T) {
 	t.Run("a signal during epoll_wait (EINTR) is not an error", func(t *testing.T) {
 		r := newTestReactor(t)
 		fd, peer := socketpair(t)
-		reg, err := r.register(fd)
+		reg, err := newReg(r, fd)
 		require.NoError(t, err, "register")
 		_, err = r.wait(-1) // the writable edge
 		require.NoError(t, err, "wait")

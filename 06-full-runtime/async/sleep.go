@@ -12,7 +12,7 @@ import (
 //
 //	rt.Sleep(d)          Ready once d has passed: tokio::time::sleep(d).await.
 //	Timeout(rt, d, f)    f's result, or ErrTimeout after d; then f is dropped.
-//	rt.NewDeadline()     a deadline an application moves again and again, kept in
+//	Deadline             a deadline an application moves again and again, kept in
 //	                     its own future: an idle limit that starts over at each request.
 
 // sleepFuture is Ready once its deadline has passed. Its deadline is fixed
@@ -73,8 +73,10 @@ func Timeout[T any](rt *Runtime, d time.Duration, f Future[T]) Future[Result[T]]
 
 // Deadline is a point in time that a long-lived future watches and moves
 // again and again, such as a connection's idle limit, which starts over
-// with every request. Make one per connection with NewDeadline and keep
-// it in a field of the future that watches it.
+// with every request. Keep one in a field of the future that watches it:
+// the zero Deadline is ready to use (it never passes until Reset gives it
+// a time), costs no allocation of its own, and must not be copied once
+// polled (the timer heap points into it).
 //
 // Moving it is cheap: Reset only writes the new time. The timer stays in
 // the heap at the time it was armed for; if it fires before the new time
@@ -84,31 +86,28 @@ func Timeout[T any](rt *Runtime, d time.Duration, f Future[T]) Future[Result[T]]
 // once, not a thousand times. Go's runtime moves its timers lazily in the
 // same way.
 type Deadline struct {
-	timers *timers
-	at     time.Time // when the deadline passes; zero: never
-	t      timer     // armed for at or for an earlier time, or not armed
-}
-
-// NewDeadline returns a deadline that is not set: it never passes until
-// Reset gives it a time.
-func (rt *Runtime) NewDeadline() *Deadline {
-	return &Deadline{timers: rt.timers, t: newTimer()}
+	_  noCopy
+	at time.Duration // when the deadline passes, as time since base, like a timer's; 0: never
+	t  timer         // armed for at or for an earlier time, or not armed
 }
 
 // Reset moves the deadline to at (the zero time: never). It does not wake
 // anyone: the watching future's next poll sees the new time.
 func (d *Deadline) Reset(at time.Time) {
-	d.at = at
-	if at.IsZero() || at.Before(d.t.deadline) {
+	d.at = 0
+	if !at.IsZero() {
+		d.at = max(at.Sub(base), 1) // 0 means never: an instant at base itself moves by a nanosecond
+	}
+	if d.at == 0 || d.at < d.t.when {
 		// Earlier than the timer's time (or never): a late timer would
 		// miss the deadline, so take it out; Poll arms it afresh.
-		d.timers.remove(&d.t)
+		d.disarm()
 	}
 }
 
 // Passed reports whether the deadline is set and has passed.
 func (d *Deadline) Passed() bool {
-	return !d.at.IsZero() && !time.Now().Before(d.at)
+	return d.at != 0 && time.Since(base) >= d.at
 }
 
 // Poll is Ready once the deadline has passed. Until then it makes sure a
@@ -119,11 +118,11 @@ func (d *Deadline) Poll(cx *Context) Poll[struct{}] {
 	if d.Passed() {
 		return Ready(struct{}{})
 	}
-	if d.at.IsZero() {
-		return Pending[struct{}]() // never passes: nothing to arm
+	if d.at == 0 || cx.Waker == nil {
+		return Pending[struct{}]() // never passes, or nobody to wake: nothing to arm
 	}
-	if !d.timers.holds(&d.t) {
-		d.timers.schedule(&d.t, d.at, cx.Waker)
+	if ts := cx.Waker.ex.timers; !ts.holds(&d.t) { // the heap of the task's runtime
+		ts.arm(&d.t, d.at, cx.Waker)
 	} else {
 		d.t.waker = cx.Waker // armed, perhaps early; make sure it wakes this task
 	}
@@ -131,6 +130,20 @@ func (d *Deadline) Poll(cx *Context) Poll[struct{}] {
 }
 
 // Drop disarms the timer: the future that watched the deadline is gone.
-func (d *Deadline) Drop() {
-	d.timers.remove(&d.t)
+func (d *Deadline) Drop() { d.disarm() }
+
+// disarm takes the timer out of its heap, if it is in one. A timer that
+// was ever armed keeps the waker it was armed with, and the waker knows
+// its runtime: that is how the Deadline finds the heap without keeping a
+// pointer of its own.
+func (d *Deadline) disarm() {
+	if w := d.t.waker; w != nil && w.ex != nil {
+		w.ex.timers.remove(&d.t)
+	}
 }
+
+// noCopy makes go vet's copylocks check report a Deadline copied by value.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}

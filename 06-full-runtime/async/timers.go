@@ -26,12 +26,19 @@ import (
 // timer is a value the future that needs it keeps in a field, so arming
 // it again and again allocates nothing.
 
-// timer is one deadline and the task to wake at it.
+// timer is one deadline and the task to wake at it. The deadline is kept
+// as a Duration since base, 8 bytes instead of a time.Time's 24: a
+// connection's idle timer is part of what each connection costs.
 type timer struct {
-	deadline time.Time
-	waker    *Waker
-	index    int // position in the heap, kept by the heap; -1 when out of it
+	when  time.Duration // the deadline, as time since base
+	waker *Waker
+	index int // position in the heap, kept by the heap; -1 when out of it
 }
+
+// base is the origin of every timer's when: any fixed instant will do,
+// since only differences are asked. time.Now carries a monotonic clock
+// reading, so Sub is immune to changes of the wall clock.
+var base = time.Now()
 
 // newTimer returns a timer that is in no heap. (The zero timer would claim
 // index 0.)
@@ -49,7 +56,12 @@ type timers struct {
 // schedule arms t to wake w at deadline, or moves it there if it is armed
 // already.
 func (ts *timers) schedule(t *timer, deadline time.Time, w *Waker) {
-	t.deadline, t.waker = deadline, w
+	ts.arm(t, deadline.Sub(base), w)
+}
+
+// arm is schedule for a deadline given as time since base.
+func (ts *timers) arm(t *timer, when time.Duration, w *Waker) {
+	t.when, t.waker = when, w
 	if ts.holds(t) {
 		heap.Fix(&ts.heap, t.index)
 		return
@@ -82,19 +94,20 @@ func (ts *timers) untilNext(now time.Time) time.Duration {
 	if len(ts.heap) == 0 {
 		return -1
 	}
-	return max(ts.heap[0].deadline.Sub(now), 0)
+	return max(ts.heap[0].when-now.Sub(base), 0)
 }
 
 // fire wakes every timer whose deadline is not after now, earliest first,
 // and returns how many fired. A fired timer is out of the heap.
 func (ts *timers) fire(now time.Time) int {
 	n := 0
-	for len(ts.heap) > 0 && !ts.heap[0].deadline.After(now) {
+	at := now.Sub(base)
+	for len(ts.heap) > 0 && ts.heap[0].when <= at {
 		t := heap.Pop(&ts.heap).(*timer)
 		ts.fires++
 		n++
 		if ts.trace.on() {
-			ts.trace.printf("timer fired (%s late): wake %v", now.Sub(t.deadline).Round(time.Microsecond), t.waker)
+			ts.trace.printf("timer fired (%s late): wake %v", (at - t.when).Round(time.Microsecond), t.waker)
 		}
 		t.waker.Wake()
 	}
@@ -105,7 +118,7 @@ func (ts *timers) fire(now time.Time) int {
 type timerHeap []*timer
 
 func (h timerHeap) Len() int           { return len(h) }
-func (h timerHeap) Less(i, j int) bool { return h[i].deadline.Before(h[j].deadline) }
+func (h timerHeap) Less(i, j int) bool { return h[i].when < h[j].when }
 func (h timerHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].index, h[j].index = i, j

@@ -22,16 +22,16 @@ func TestTimers(t *testing.T) {
 		tms := make([]timer, 5)
 		for i, after := range []time.Duration{30, 10, 50, 20, 40} {
 			tms[i] = newTimer()
-			tk := &task{id: i + 1, name: "t"}
+			tk := &task{id: uint32(i + 1), name: "t"}
 			ts.schedule(&tms[i], now.Add(after*time.Millisecond), &Waker{task: tk, ex: rt.ex})
 		}
 		assert.Equal(t, 3, ts.fire(now.Add(30*time.Millisecond)), "timers fired")
 		rt.ex.takeWoken()
-		var order []int
+		var order []uint32
 		for rt.ex.queue.len() > 0 {
 			order = append(order, rt.ex.queue.pop().id)
 		}
-		assert.Equal(t, []int{2, 4, 1}, order, "tasks woken, by deadline")
+		assert.Equal(t, []uint32{2, 4, 1}, order, "tasks woken, by deadline")
 		assert.Equal(t, 2, ts.len(), "timers left")
 		assert.False(t, ts.holds(&tms[1]), "a fired timer is out of the heap")
 		assert.True(t, ts.holds(&tms[2]), "one not due yet is still in it")
@@ -217,32 +217,32 @@ func TestDeadline(t *testing.T) {
 
 	t.Run("a deadline that was never set never passes, and arms nothing", func(t *testing.T) {
 		rt := newTestRuntime(t)
-		d := rt.NewDeadline()
-		assert.False(t, d.Poll(&Context{Waker: testWaker(t, "watcher")}).IsReady(), "Poll")
+		d := &Deadline{}
+		assert.False(t, d.Poll(&Context{Waker: rtWaker(rt, "watcher")}).IsReady(), "Poll")
 		assert.False(t, d.Passed(), "Passed")
 		assert.Equal(t, 0, rt.timers.len(), "timers armed")
 	})
 
 	t.Run("Reset later does not touch the heap; the early timer fires, and Poll arms it for the new time", func(t *testing.T) {
 		rt := newTestRuntime(t)
-		d := rt.NewDeadline()
-		w := testWaker(t, "watcher")
+		d := &Deadline{}
+		w := rtWaker(rt, "watcher")
 		cx := &Context{Waker: w}
 		d.Reset(now.Add(time.Hour))
 		require.False(t, d.Poll(cx).IsReady(), "Poll")
 		require.True(t, rt.timers.holds(&d.t), "armed")
-		require.Equal(t, now.Add(time.Hour), d.t.deadline, "armed for the deadline")
+		require.Equal(t, now.Add(time.Hour).Sub(base), d.t.when, "armed for the deadline")
 
 		d.Reset(now.Add(2 * time.Hour))
 		assert.True(t, rt.timers.holds(&d.t), "still armed")
-		assert.Equal(t, now.Add(time.Hour), d.t.deadline, "still for the old time: Reset only wrote the new one")
+		assert.Equal(t, now.Add(time.Hour).Sub(base), d.t.when, "still for the old time: Reset only wrote the new one")
 		assert.Equal(t, int64(1), rt.timers.added, "timers armed so far")
 
 		assert.Equal(t, 1, rt.timers.fire(now.Add(time.Hour)), "the early timer fires at the old time")
 		require.True(t, tookWake(w), "and wakes the watcher")
 		assert.False(t, d.Poll(cx).IsReady(), "whose Poll finds the deadline not passed")
 		assert.True(t, rt.timers.holds(&d.t), "and arms the timer again")
-		assert.Equal(t, now.Add(2*time.Hour), d.t.deadline, "for the new time")
+		assert.Equal(t, now.Add(2*time.Hour).Sub(base), d.t.when, "for the new time")
 		assert.Equal(t, 1, rt.timers.len(), "timers in the heap")
 
 		assert.Equal(t, 0, rt.timers.fire(now.Add(time.Hour)), "nothing fires twice at the old time")
@@ -253,18 +253,18 @@ func TestDeadline(t *testing.T) {
 
 	t.Run("Reset earlier takes the timer out, so the earlier time is honoured", func(t *testing.T) {
 		rt := newTestRuntime(t)
-		d := rt.NewDeadline()
+		d := &Deadline{}
 		d.Reset(now.Add(time.Hour))
-		require.False(t, d.Poll(&Context{Waker: testWaker(t, "watcher")}).IsReady(), "Poll")
+		require.False(t, d.Poll(&Context{Waker: rtWaker(rt, "watcher")}).IsReady(), "Poll")
 		d.Reset(now.Add(time.Minute))
 		assert.False(t, rt.timers.holds(&d.t), "the late timer is out of the heap")
-		require.False(t, d.Poll(&Context{Waker: testWaker(t, "watcher")}).IsReady(), "Poll")
-		assert.Equal(t, now.Add(time.Minute), d.t.deadline, "armed afresh for the earlier time")
+		require.False(t, d.Poll(&Context{Waker: rtWaker(rt, "watcher")}).IsReady(), "Poll")
+		assert.Equal(t, now.Add(time.Minute).Sub(base), d.t.when, "armed afresh for the earlier time")
 
 		// And on the loop, for real: armed an hour away, moved to a few
 		// milliseconds away, it passes then, not in an hour.
 		d.Reset(time.Now().Add(time.Hour))
-		require.False(t, d.Poll(&Context{Waker: testWaker(t, "watcher")}).IsReady(), "Poll")
+		require.False(t, d.Poll(&Context{Waker: rtWaker(rt, "watcher")}).IsReady(), "Poll")
 		d.Reset(time.Now().Add(5 * time.Millisecond))
 		finishes(t, "BlockOn", func() error {
 			_, err := BlockOn(rt, "deadline", Future[struct{}](d))
@@ -275,8 +275,8 @@ func TestDeadline(t *testing.T) {
 
 	t.Run("the zero time means never: Reset to it disarms, and Poll arms nothing", func(t *testing.T) {
 		rt := newTestRuntime(t)
-		d := rt.NewDeadline()
-		cx := &Context{Waker: testWaker(t, "watcher")}
+		d := &Deadline{}
+		cx := &Context{Waker: rtWaker(rt, "watcher")}
 		d.Reset(now.Add(time.Hour))
 		require.False(t, d.Poll(cx).IsReady(), "Poll")
 		require.Equal(t, 1, rt.timers.len(), "armed")
@@ -289,8 +289,8 @@ func TestDeadline(t *testing.T) {
 
 	t.Run("Drop disarms the timer", func(t *testing.T) {
 		rt := newTestRuntime(t)
-		d := rt.NewDeadline()
-		w := testWaker(t, "watcher")
+		d := &Deadline{}
+		w := rtWaker(rt, "watcher")
 		d.Reset(now.Add(time.Hour))
 		require.False(t, d.Poll(&Context{Waker: w}).IsReady(), "Poll")
 		Drop(d)
@@ -301,8 +301,8 @@ func TestDeadline(t *testing.T) {
 
 	t.Run("Poll after Ready stays Ready until Reset moves the deadline", func(t *testing.T) {
 		rt := newTestRuntime(t)
-		d := rt.NewDeadline()
-		cx := &Context{Waker: testWaker(t, "watcher")}
+		d := &Deadline{}
+		cx := &Context{Waker: rtWaker(rt, "watcher")}
 		d.Reset(time.Now().Add(-time.Second))
 		assert.True(t, d.Poll(cx).IsReady(), "Poll of a passed deadline")
 		assert.True(t, d.Poll(cx).IsReady(), "and again")
@@ -315,8 +315,8 @@ func TestDeadline(t *testing.T) {
 
 	t.Run("the timer wakes the latest poller, even when it was armed early", func(t *testing.T) {
 		rt := newTestRuntime(t)
-		d := rt.NewDeadline()
-		first, second, third := testWaker(t, "first"), testWaker(t, "second"), testWaker(t, "third")
+		d := &Deadline{}
+		first, second, third := rtWaker(rt, "first"), rtWaker(rt, "second"), rtWaker(rt, "third")
 		d.Reset(now.Add(time.Hour))
 		require.False(t, d.Poll(&Context{Waker: first}).IsReady(), "Poll by first")
 		require.False(t, d.Poll(&Context{Waker: second}).IsReady(), "Poll by second")

@@ -36,6 +36,11 @@ func stamp(d time.Duration) string {
 	return fmt.Sprintf("%9.3f ms ", float64(d)/float64(time.Millisecond))
 }
 
+// Tracing reports whether the runtime writes a trace, so that an
+// application can skip building text that nobody will read (a task's name
+// with its connection in it, say).
+func (rt *Runtime) Tracing() bool { return rt.trace.on() }
+
 // Tracef writes one line to the runtime's trace, stamped like the
 // runtime's own lines, so that an application's steps (a connection
 // accepted, a session ended) appear in order among the loop's. It does

@@ -40,7 +40,7 @@ func TestTrace(t *testing.T) {
 		require.NoError(t, unix.Shutdown(peer, unix.SHUT_WR), "shutdown")
 		_, err := rt.reactor.wait(-1)
 		require.NoError(t, err, "wait")
-		assert.Contains(t, trace.String(), fmt.Sprintf("fd %d IN|OUT|RDHUP; read: nobody waits, marked ready; write: nobody waits, marked ready", c.fd), "trace")
+		assert.Contains(t, trace.String(), fmt.Sprintf("fd %d IN|OUT|RDHUP; read: nobody waits, marked ready; write: nobody waits, marked ready", c.fd()), "trace")
 	})
 
 	t.Run("epoll bits are named", func(t *testing.T) {
