@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -50,13 +51,14 @@ func TestExerciseReadmesAndHints(t *testing.T) {
 }
 
 func TestReadmeText(t *testing.T) {
-	words, goBlocks := readmeText([]byte("# Title here\n\nOne two `three`.\n\n```go\nfunc x() {}\n```\n\n~~~\nnot counted\n~~~\n```Go\nx\n```\nfour\n"))
+	words, goBlocks := readmeText([]byte("# Title here\n\n- One two `three`.\n\n```go\nfunc x() {}\n```\n\n~~~\nnot counted\n~~~\n```Go\nx\n```\nfour\n"))
 	assert.Equal(t, 6, words, "words outside fences: Title here One two `three`. four")
 	assert.Equal(t, 2, goBlocks, "```go and ```Go blocks")
 }
 
 // readmeText counts the words of a Markdown text outside fenced code
-// blocks, and the blocks fenced as Go.
+// blocks (a word holds a letter or a digit, so # and - do not count), and
+// the blocks fenced as Go.
 func readmeText(md []byte) (words, goBlocks int) {
 	fence := "" // the open fence, "" outside a block
 	s := bufio.NewScanner(bytes.NewReader(md))
@@ -71,7 +73,11 @@ func readmeText(md []byte) (words, goBlocks int) {
 		case fence != "" && strings.HasPrefix(line, fence):
 			fence = ""
 		case fence == "":
-			words += len(strings.Fields(line))
+			for _, f := range strings.Fields(line) {
+				if strings.IndexFunc(f, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }) >= 0 {
+					words++ // a word, not markup such as # or -
+				}
+			}
 		}
 	}
 	return words, goBlocks
