@@ -130,3 +130,16 @@ func readWant(t *testing.T, dir string) (race bool, wants []string) {
 	require.NoError(t, s.Err(), "read %s/want", dir)
 	return race, wants
 }
+
+func TestReadWant(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "want"), []byte("race\n\nnotify calls\n  a wake was lost  \n"), 0o644), "write want")
+	race, wants := readWant(t, dir)
+	assert.True(t, race, "a first line race runs the tests with -race")
+	assert.Equal(t, []string{"notify calls", "a wake was lost"}, wants, "one piece of text a line, trimmed, blank lines skipped")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "want"), []byte("notify calls\nrace\n"), 0o644), "write want")
+	race, wants = readWant(t, dir)
+	assert.False(t, race, "race counts only as the first line")
+	assert.Equal(t, []string{"notify calls", "race"}, wants, "a later race is text to find")
+}
