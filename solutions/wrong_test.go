@@ -89,8 +89,12 @@ func checkWrongSolution(t *testing.T, name, dir string) {
 
 	// A test that hangs is cut off, so a case never stalls the suite; its
 	// want must then say "test timed out", which names no mistake: better
-	// make the exercise's tests catch it sooner.
-	args := []string{"test", "-count=1", "-timeout=2m", "-overlay=" + overlay}
+	// make the exercise's tests catch it sooner. Each case builds and links
+	// a test binary of its own, which is most of its cost; -vet=off (a
+	// wrong solution is there to fail the tests, not vet) and a link
+	// without debug information (-s -w; stack traces keep their names)
+	// saved about a sixth of the CPU time for 135 cases.
+	args := []string{"test", "-count=1", "-timeout=2m", "-vet=off", "-ldflags=-s -w", "-overlay=" + overlay}
 	command := "go test"
 	if race {
 		args = append(args, "-race")
