@@ -81,12 +81,13 @@ func (a *app) reset(ctx context.Context, name string, yes bool) error {
 		fmt.Fprintf(a.stdout, "%s is as committed: nothing to reset.\n", name)
 		return nil
 	}
-	fmt.Fprintf(a.stdout, "Resetting %s\n", name)
+	lead := "Resetting " + name
 	if len(changed) > 0 {
-		fmt.Fprintf(a.stdout, "brings back the committed version of\n  %s\n", strings.Join(changed, "\n  "))
+		fmt.Fprintf(a.stdout, "%s brings back, as committed:\n  %s\n", lead, strings.Join(changed, "\n  "))
+		lead = "and"
 	}
 	if len(untracked) > 0 {
-		fmt.Fprintf(a.stdout, "deletes the files you added\n  %s\n", strings.Join(untracked, "\n  "))
+		fmt.Fprintf(a.stdout, "%s deletes the files you added:\n  %s\n", lead, strings.Join(untracked, "\n  "))
 	}
 	if !yes && !a.confirm("Your changes there will be lost. Reset "+name+"?") {
 		fmt.Fprintln(a.stdout, "Nothing changed.")

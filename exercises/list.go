@@ -28,9 +28,10 @@ type status struct {
 // states returns every exercise's status, in order. An exercise that git
 // says is unchanged since the last commit, and that still holds its
 // TODO(name) marker, is not started: it is the stub, so its tests are not
-// run. All the others are tested, in one go command. Without git every
-// exercise is tested, and none is "not started".
-func (a *app) states(ctx context.Context) ([]status, error) {
+// run. All the others are tested, in one go command; if say is true, a line
+// says so first. Without git every exercise is tested, and none is "not
+// started".
+func (a *app) states(ctx context.Context, say bool) ([]status, error) {
 	names, err := a.exercises()
 	if err != nil {
 		return nil, err
@@ -50,7 +51,7 @@ func (a *app) states(ctx context.Context) ([]status, error) {
 			toTest = append(toTest, name)
 		}
 	}
-	if len(toTest) > 0 {
+	if say && len(toTest) > 0 {
 		fmt.Fprintf(a.stdout, "Testing %d exercise(s) with go test -race...\n", len(toTest))
 	}
 	results, err := a.testAll(ctx, toTest)
@@ -81,7 +82,7 @@ func nextToDo(statuses []status) *status {
 // list prints every exercise with its state, how many pass, and the next
 // one to do with the first thing that fails in it.
 func (a *app) list(ctx context.Context) error {
-	statuses, err := a.states(ctx)
+	statuses, err := a.states(ctx, true)
 	if err != nil {
 		return err
 	}

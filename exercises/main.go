@@ -137,7 +137,7 @@ func (a *app) withName(ctx context.Context, args []string, next bool, do func(ct
 	case !next:
 		return fmt.Errorf("%w: which exercise? (for example 01-busy-loop/classify)", errUsage)
 	}
-	states, err := a.states(ctx)
+	states, err := a.states(ctx, false)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func (a *app) watch(ctx context.Context, name string, _ bool) error {
 
 // pointToNext says which exercise comes next.
 func (a *app) pointToNext(ctx context.Context) error {
-	statuses, err := a.states(ctx)
+	statuses, err := a.states(ctx, false)
 	if err != nil {
 		return err
 	}
