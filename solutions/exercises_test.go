@@ -4,11 +4,36 @@
 // solution, the two share their tests byte for byte, the stub is marked
 // TODO and fails its tests because of that TODO, and the solution passes
 // them under the race detector. So `go test ./...` at the root goes red as
-// soon as an exercise and its solution drift apart.
+// soon as an exercise and its solution drift apart. Two more tests live
+// beside this one: every wrong solution kept in testdata/wrong must fail
+// (wrong_test.go), and every exercise has a short README and three staged
+// hints (content_test.go).
+//
+// # The committed stubs, not the learner's work
+//
+// A learner solves the exercises in place, and that must never turn the
+// root `go test ./...` red. So the stubs are checked as they were
+// committed: when git is available, the checks read exercises/ from HEAD,
+// and the go command sees the committed file in place of every file the
+// learner changed or deleted, and does not see the .go files the learner
+// added (see committed_test.go). The learner's files are not touched, and
+// `go test -v ./solutions/` logs which exercises differ from HEAD.
+//
+// Without git (a zip download, say), a stub cannot be told apart from a
+// learner's work on it. Then only what the learner does not touch is
+// checked: every solution passes its tests under -race and has no TODO
+// left, and every wrong solution fails. The stubs themselves are checked
+// on a git checkout, as CI has one.
+//
+// HEAD is taken to hold the stubs. A learner who commits solved exercises
+// makes HEAD hold solutions instead, and this test reports the stub as
+// already solved; keep your work uncommitted, or on a clone whose tests
+// you do not run.
 package solutions_test
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,51 +58,118 @@ const (
 var chapterLink = regexp.MustCompile(`\]\([^)\s]*chapters/[^)\s]+\.md(#[^)\s]*)?\)`)
 
 func TestExercisesExist(t *testing.T) {
-	assert.NotEmpty(t, exercises(t, exercisesDir), "exercises found under %s/*/*", exercisesDir)
+	assert.NotEmpty(t, exercises(t, solutionsDir), "solutions found under %s/*/*", solutionsDir)
+	if c := committedExercises(t); c.fromGit {
+		assert.NotEmpty(t, c.names, "exercises committed under exercises/*/*")
+	}
 }
 
 func TestEverySolutionHasAnExercise(t *testing.T) {
-	known := exercises(t, exercisesDir)
+	c := committedExercises(t)
+	if !c.fromGit {
+		t.Skipf("no git (%s): exercises/ may hold a learner's edits, so it is not compared with solutions/", c.noGit)
+	}
+	// An exercise on disk that HEAD does not have yet counts: its author
+	// has not committed it, and it is not a learner's doing.
+	known := slices.Concat(c.names, c.added)
 	for _, name := range exercises(t, solutionsDir) {
 		assert.Contains(t, known, name, "solutions/%s has no exercises/%s", name, name)
 	}
 }
 
 func TestExercisesAreSound(t *testing.T) {
-	names := exercises(t, exercisesDir)
-	warmBuildCache(t, names)
+	c := committedExercises(t)
+	logLearnerChanges(t, c)
+	names := exercises(t, solutionsDir)
+	if c.fromGit {
+		names = slices.Compact(slices.Sorted(slices.Values(slices.Concat(names, c.names))))
+	}
+	warmBuildCache(t, c)
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			checkExercise(t, name)
+			if c.fromGit && slices.Contains(c.names, name) {
+				checkStub(t, c, name)
+			}
+			if _, err := os.Stat(filepath.Join(solutionsDir, name)); err == nil {
+				checkSolution(t, name)
+			}
 		})
 	}
 }
 
-// checkExercise runs every check on the exercise named like
-// "01-busy-loop/classify".
-func checkExercise(t *testing.T, name string) {
-	exDir := filepath.Join(exercisesDir, name)
+// logLearnerChanges says, in the -v output, which exercises are checked
+// from HEAD rather than from disk, and why.
+func logLearnerChanges(t *testing.T, c *committedTree) {
+	t.Helper()
+	switch {
+	case !c.fromGit:
+		t.Logf("no git (%s): the stubs are not checked, only the solutions; CI checks the stubs on a git checkout", c.noGit)
+		return
+	case len(c.changed) == 0 && len(c.added) == 0:
+		t.Logf("exercises/ is as committed")
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.changed)) {
+		where := "exercises/" + name
+		if name == "" {
+			where = "exercises (module files)"
+		}
+		t.Logf("%s: changed since the last commit (%s); the committed version is checked, your files are left as they are",
+			where, strings.Join(c.changed[name], ", "))
+	}
+	for _, name := range c.added {
+		t.Logf("exercises/%s: not committed, so not checked", name)
+	}
+}
+
+// checkStub checks the committed stub of the exercise named like
+// "01-busy-loop/classify" against its solution.
+func checkStub(t *testing.T, c *committedTree, name string) {
 	solDir := filepath.Join(solutionsDir, name)
 	marker := "TODO(" + name + ")"
 	require.DirExists(t, solDir, "solution for exercises/%s", name)
 
 	// The tests are the specification: the same files, byte for byte.
-	exTests, exCode := goFiles(t, exDir)
+	exTests, exCode := c.goFiles(name)
 	solTests, _ := goFiles(t, solDir)
 	assert.NotEmpty(t, exTests, "test files in exercises/%s", name)
-	assert.Equal(t, exTests, solTests, "test files in exercises/%s and solutions/%s", name, name)
+	assert.Equal(t, exTests, solTests, "test files in exercises/%s (as committed) and solutions/%s", name, name)
 	for _, f := range exTests {
 		if slices.Contains(solTests, f) {
-			assert.True(t, bytes.Equal(read(t, exDir, f), read(t, solDir, f)),
-				"exercises/%s/%s and solutions/%s/%s differ; tests must be byte-identical", name, f, name, f)
+			committed, _ := c.read(name, f)
+			assert.True(t, bytes.Equal(committed, read(t, solDir, f)),
+				"exercises/%s/%s (as committed) and solutions/%s/%s differ; tests must be byte-identical", name, f, name, f)
 		}
 	}
 
-	// The stub says what to do; the solution has nothing left to do.
+	// The stub says what to do.
 	assert.True(t, slices.ContainsFunc(exCode, func(f string) bool {
-		return bytes.Contains(read(t, exDir, f), []byte(marker))
+		b, _ := c.read(name, f)
+		return bytes.Contains(b, []byte(marker))
 	}), "no stub file in exercises/%s contains %s", name, marker)
+
+	// The README points the learner at the prose.
+	readme, ok := c.read(name, "README.md")
+	if assert.True(t, ok, "exercises/%s/README.md is committed", name) {
+		assert.Regexp(t, chapterLink, string(readme), "exercises/%s/README.md links to a chapters/ page", name)
+	}
+
+	// The stub compiles and vets clean, yet its tests fail, and because of
+	// the TODO, not of something else.
+	pkg := "./" + name + "/"
+	out, err := goCmd(t, c.exDir, c.goArgs("vet", pkg)...)
+	assert.NoError(t, err, "go vet %s in the exercises module (as committed):\n%s", pkg, out)
+	out, err = c.testStub(t, name)
+	assert.Error(t, err, "go test %s in the exercises module (as committed) passed: the stub is already solved\n%s", pkg, out)
+	assert.True(t, strings.Contains(out, marker),
+		"go test %s in the exercises module (as committed) does not mention %s; it must fail because of the TODO:\n%s", pkg, marker, out)
+}
+
+// checkSolution checks that solutions/<name> has nothing left to do and
+// passes its tests with the race detector on.
+func checkSolution(t *testing.T, name string) {
+	solDir := filepath.Join(solutionsDir, name)
 	solFiles, err := os.ReadDir(solDir)
 	require.NoError(t, err, "list solutions/%s", name)
 	for _, e := range solFiles {
@@ -86,26 +178,8 @@ func checkExercise(t *testing.T, name string) {
 				"solutions/%s/%s contains TODO(: a solution has nothing left to do", name, e.Name())
 		}
 	}
-
-	// The README points the learner at the prose.
-	readme, err := os.ReadFile(filepath.Join(exDir, "README.md"))
-	if assert.NoError(t, err, "README.md of exercises/%s", name) {
-		assert.Regexp(t, chapterLink, string(readme), "exercises/%s/README.md links to a chapters/ page", name)
-	}
-
-	// The stub compiles and vets clean, yet its tests fail, and because of
-	// the TODO, not of something else.
-	pkg := "./" + name + "/"
-	out, err := goCmd(t, exercisesDir, "vet", pkg)
-	assert.NoError(t, err, "go vet %s in the exercises module:\n%s", pkg, out)
-	out, err = goCmd(t, exercisesDir, "test", "-count=1", pkg)
-	assert.Error(t, err, "go test %s in the exercises module passed: the stub is already solved\n%s", pkg, out)
-	assert.True(t, strings.Contains(out, marker),
-		"go test %s in the exercises module does not mention %s; it must fail because of the TODO:\n%s", pkg, marker, out)
-
-	// The solution passes, with the race detector on.
 	solPkg := "./solutions/" + name + "/"
-	out, err = goCmd(t, rootDir, "test", "-race", "-count=1", solPkg)
+	out, err := goCmd(t, rootDir, "test", "-race", "-count=1", solPkg)
 	assert.NoError(t, err, "go test -race %s in the root module:\n%s", solPkg, out)
 }
 
@@ -114,30 +188,29 @@ func checkExercise(t *testing.T, name string) {
 // each parallel go command would otherwise compile the race-enabled standard
 // library on its own, all at once. Failures are ignored here: the checks
 // report them, exercise by exercise.
-func warmBuildCache(t *testing.T, names []string) {
+func warmBuildCache(t *testing.T, c *committedTree) {
 	t.Helper()
-	if len(names) == 0 {
-		return
-	}
-	stubs := []string{"vet"}
-	solutions := []string{"test", "-race", "-count=1", "-run=^$"}
-	for _, name := range names {
-		stubs = append(stubs, "./"+name+"/")
-		if info, err := os.Stat(filepath.Join(solutionsDir, name)); err == nil && info.IsDir() {
-			solutions = append(solutions, "./solutions/"+name+"/")
+	if c.fromGit && len(c.names) > 0 {
+		stubs := c.goArgs("vet")
+		for _, name := range c.names {
+			stubs = append(stubs, "./"+name+"/")
 		}
+		_, _ = goCmd(t, c.exDir, stubs...)
 	}
-	_, _ = goCmd(t, exercisesDir, stubs...)
+	solutions := []string{"test", "-race", "-count=1", "-run=^$"}
+	for _, name := range exercises(t, solutionsDir) {
+		solutions = append(solutions, "./solutions/"+name+"/")
+	}
 	_, _ = goCmd(t, rootDir, solutions...)
 }
 
 // exercises returns the exercise names, like "01-busy-loop/classify", found
-// under root: every directory two levels down that holds a README.md or a
-// .go file.
+// on disk under root: every folder NN-chapter/name that holds a README.md
+// or a .go file.
 func exercises(t *testing.T, root string) []string {
 	t.Helper()
-	dirs, err := filepath.Glob(filepath.Join(root, "*", "*"))
-	require.NoError(t, err, "glob %s/*/*", root)
+	dirs, err := filepath.Glob(filepath.Join(root, "[0-9][0-9]-*", "*"))
+	require.NoError(t, err, "glob %s/NN-*/*", root)
 	var names []string
 	for _, dir := range dirs {
 		entries, err := os.ReadDir(dir)
@@ -145,7 +218,7 @@ func exercises(t *testing.T, root string) []string {
 			continue // a file, not a directory
 		}
 		if slices.ContainsFunc(entries, func(e os.DirEntry) bool {
-			return !e.IsDir() && (e.Name() == "README.md" || strings.HasSuffix(e.Name(), ".go"))
+			return !e.IsDir() && isExerciseFile(e.Name())
 		}) {
 			rel, err := filepath.Rel(root, dir)
 			require.NoError(t, err, "relative path of %s", dir)
