@@ -23,8 +23,11 @@ func Join[A, B any](a Future[A], b Future[B]) Future[Pair[A, B]] {
 }
 
 type joinFuture[A, B any] struct {
-	a      Future[A]  // nil once it has finished
-	b      Future[B]  // nil once it has finished
+	a Future[A] // nil once it has finished: nothing can poll or drop it then
+	b Future[B] // nil once it has finished
+
+	// A result arrives while the other future still runs, so it must be
+	// kept until Join is Ready.
 	result Pair[A, B] // the results that have come in so far
 	done   bool       // Ready has been returned; another Poll is a bug
 }
