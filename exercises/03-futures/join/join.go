@@ -30,8 +30,8 @@ type joinFuture[A, B any] struct {
 	// call to the next.
 }
 
-// Poll polls each of a and b that has not finished, once, and keeps the
-// result of any that finishes now. It is Ready with both results in the
+// Poll polls each of a and b that has not finished, once, passing on the
+// Context it was given, and keeps the result of any that finishes now. It is Ready with both results in the
 // same call in which the second of them finishes, and Pending until then.
 // Polling it again after Ready panics with
 // "Join: polled after it returned Ready".
