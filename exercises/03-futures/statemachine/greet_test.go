@@ -45,7 +45,7 @@ func TestGreet(t *testing.T) {
 			`poll 5: Pending; sent "hello, "; ReadLine calls 3, Write calls 5`,  // greeting done; the name blocks
 			`poll 6: Ready; sent "hello, ada"; ReadLine calls 3, Write calls 6`, // name written: Ok(3)
 		}, polls, "polls of greet: a would-block is Pending with the state kept, and the next Poll goes on where the body stopped")
-		assert.Equal(t, Greeted{N: 3}, v, "greet's result: ErrWouldBlock is not an error, only \"not yet\"")
+		assert.Equal(t, Greeted{N: 3}, v, "greet's result: a would-block only delays greet, it neither ends it nor starts it over")
 		assert.Equal(t, []string{"hello, ", "hello, ", "lo, ", "lo, ", "ada", "ada"}, c.Offered, "what each Write was given: after a would-block the same write is made again, with what is still unsent")
 	})
 
