@@ -48,7 +48,7 @@ func (r Result) String() string {
 // The buffer given to the read must not be empty, or n == 0 would not mean
 // EOF. Errors wrapped with %w or os.NewSyscallError are recognised.
 func Classify(n int, err error) Result {
-	// TODO(01-busy-loop/classify): look at err before n, and compare errors
-	// with errors.Is against unix.EAGAIN, unix.EINTR and unix.ECONNRESET.
+	// TODO(01-busy-loop/classify): decide which of the five Results this
+	// read stands for, as the constants above describe them.
 	panic("TODO(01-busy-loop/classify): map the read result to a Result")
 }

@@ -11,6 +11,14 @@
 // unsent tail, and write again when the socket has room.
 package tail
 
+import "golang.org/x/sys/unix"
+
+// write is the system call Flush makes, unix.Write. Flush calls write, never
+// unix.Write directly: the tests replace it to make answers that a real
+// socket gives too rarely to test (EINTR, a short count while there is
+// room) happen on cue.
+var write = unix.Write
+
 // Outbox holds the bytes queued for one connection that the kernel has not
 // accepted yet, oldest first. The zero value is an empty Outbox, ready to use.
 // An Outbox belongs to one event loop; it is not safe for concurrent use.
@@ -21,7 +29,8 @@ type Outbox struct {
 // Queue adds p to the end of the outbox. It does not write; Flush does. Queue
 // keeps a copy, because the caller usually reads its next message into p.
 func (o *Outbox) Queue(p []byte) {
-	// TODO(01-busy-loop/tail): append a copy of p to o.pending.
+	// TODO(01-busy-loop/tail): put p's bytes behind those already queued,
+	// in a form that survives the caller's next use of p.
 	panic("TODO(01-busy-loop/tail): queue a copy of p")
 }
 
@@ -31,8 +40,9 @@ func (o *Outbox) Queue(p []byte) {
 // took leave the outbox and are never sent again. Any other error is
 // returned; the connection is then broken and should be closed.
 func (o *Outbox) Flush(fd int) (done bool, err error) {
-	// TODO(01-busy-loop/tail): unix.Write o.pending until it is empty or
-	// the kernel says EAGAIN; after each write keep only the unsent tail.
+	// TODO(01-busy-loop/tail): give the kernel what is queued until nothing
+	// is left or it has no room, as the doc comment says. A byte the kernel
+	// took is never offered again, and one it did not take is never lost.
 	panic("TODO(01-busy-loop/tail): write what the kernel takes, keep the rest")
 }
 

@@ -12,6 +12,14 @@
 // therefore read until the kernel answers EAGAIN: empty, for now.
 package drain
 
+import "golang.org/x/sys/unix"
+
+// read is the system call Drain makes, unix.Read. Drain calls read, never
+// unix.Read directly: the tests replace it to make answers that a real
+// socket gives too rarely to test (EINTR, a short read with bytes still
+// waiting) happen on cue.
+var read = unix.Read
+
 // Drain reads the non-blocking socket fd into buf until the kernel has
 // nothing more to give, and passes each chunk read to sink. It returns
 // eof == true when the peer has finished sending (a read returned 0); every
@@ -22,7 +30,8 @@ package drain
 // sink receives buf[:n] and the next read overwrites it: sink must copy
 // whatever it keeps. buf must not be empty.
 func Drain(fd int, buf []byte, sink func([]byte)) (eof bool, err error) {
-	// TODO(02-epoll/drain): unix.Read in a loop, handing buf[:n] to sink,
-	// until EAGAIN (return false, nil) or n == 0 (return true, nil).
+	// TODO(02-epoll/drain): read until the kernel has nothing more to give,
+	// handing sink every byte that arrives, and say how the reading ended,
+	// as the doc comment above describes.
 	panic("TODO(02-epoll/drain): read until EAGAIN or EOF")
 }

@@ -4,6 +4,7 @@ package drain
 
 import (
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,7 +14,8 @@ import (
 
 // The tests register one end of a Unix socket pair with an edge-triggered
 // epoll instance, write into the other end, and check that Drain leaves
-// nothing behind that epoll would never mention again.
+// nothing behind that epoll would never mention again. Two of them replace
+// read to make rare answers happen on cue, so no test runs in parallel.
 
 func TestDrain(t *testing.T) {
 	t.Run("reads until EAGAIN, so edge-triggered epoll strands nothing", func(t *testing.T) {
@@ -31,7 +33,7 @@ func TestDrain(t *testing.T) {
 		assertSameBytes(t, sent, got)
 		// Nothing is left, and epoll agrees: no new edge, so no event.
 		assert.Equal(t, 0, epollWait(t, ep, 0), "events from epoll_wait(0) after Drain")
-		assert.Equal(t, 0, unread(t, a), "bytes left in the socket after Drain")
+		assert.Equal(t, 0, unread(t, a), "bytes left in the socket after Drain: with EPOLLET nothing will report them again; read until EAGAIN")
 	})
 
 	t.Run("why: after one read, epoll stays silent about the bytes left", func(t *testing.T) {
@@ -87,7 +89,7 @@ func TestDrain(t *testing.T) {
 		eof, err := Drain(a, make([]byte, 1024), collect(t, &got))
 		require.NoError(t, err, "Drain")
 		assert.True(t, eof, "Drain after the peer closed reports EOF")
-		assertSameBytes(t, sent, got)
+		assertSameBytes(t, sent, got, "the bytes a peer sent before it closed come before the EOF, and none may be lost")
 	})
 
 	t.Run("hands sink chunks of at most len(buf), never an empty one", func(t *testing.T) {
@@ -106,8 +108,76 @@ func TestDrain(t *testing.T) {
 	t.Run("other errors are returned: a read on a descriptor that is not open", func(t *testing.T) {
 		eof, err := Drain(-1, make([]byte, 1024), func([]byte) {})
 		assert.ErrorIs(t, err, unix.EBADF, "Drain(-1)")
+		var se *os.SyscallError
+		if assert.ErrorAs(t, err, &se, "Drain(-1)'s error: wrap it in an *os.SyscallError, as the doc comment says") {
+			assert.Equal(t, "read", se.Syscall, "system call named in Drain(-1)'s error")
+		}
 		assert.False(t, eof, "Drain(-1) reported EOF")
 	})
+
+	t.Run("a read interrupted by a signal (EINTR) is made again: Drain does not stop there", func(t *testing.T) {
+		a, b := socketPair(t)
+		ep := edgeTriggered(t, a)
+		buf := make([]byte, 1024)
+		sent := pattern(3 * len(buf))
+		writeAll(t, b, sent)
+		require.Equal(t, 1, epollWait(t, ep, -1), "epoll_wait after the peer wrote")
+		// A signal can cut a read short before it copies anything. On a
+		// socket that is too rare to happen on cue, so the test makes the
+		// second read say EINTR, with bytes still waiting.
+		calls := replaceRead(t, func(fd int, p []byte, call int) (int, error) {
+			if call == 2 {
+				return -1, unix.EINTR
+			}
+			return unix.Read(fd, p)
+		})
+
+		var got []byte
+		eof, err := Drain(a, buf, collect(t, &got))
+		require.Positive(t, *calls, "calls of read: Drain must read through the package's read, which the tests can replace")
+		require.NoError(t, err, "Drain whose second read said EINTR: a signal is not a broken connection, read again")
+		assert.False(t, eof, "Drain whose second read said EINTR reported EOF, but the peer is still open")
+		assert.Equal(t, 0, unread(t, a), "bytes left in the socket after Drain whose second read said EINTR: EINTR is not EAGAIN, and with EPOLLET nothing will report them again")
+		assertSameBytes(t, sent, got)
+	})
+
+	t.Run("a short read does not mean the socket is empty: only EAGAIN does", func(t *testing.T) {
+		a, b := socketPair(t)
+		ep := edgeTriggered(t, a)
+		buf := make([]byte, 1024)
+		sent := pattern(1000) // less than buf holds
+		writeAll(t, b, sent)
+		require.Equal(t, 1, epollWait(t, ep, -1), "epoll_wait after the peer wrote")
+		// A read may return fewer bytes than the buffer holds while more
+		// are waiting: POSIX allows it, and a signal that lands after part
+		// of the copy causes it. Here every read returns at most 100 bytes.
+		calls := replaceRead(t, func(fd int, p []byte, _ int) (int, error) {
+			return unix.Read(fd, p[:min(len(p), 100)])
+		})
+
+		var got []byte
+		eof, err := Drain(a, buf, collect(t, &got))
+		require.Positive(t, *calls, "calls of read: Drain must read through the package's read, which the tests can replace")
+		require.NoError(t, err, "Drain with reads of at most 100 bytes")
+		assert.False(t, eof, "Drain with reads of at most 100 bytes reported EOF, but the peer is still open")
+		assert.Equal(t, 0, unread(t, a), "bytes left in the socket after Drain with reads of at most 100 bytes: a short read does not mean empty, only EAGAIN does")
+		assertSameBytes(t, sent, got)
+	})
+}
+
+// replaceRead makes Drain's reads go through fake until the test ends, and
+// returns a pointer to the count of calls. fake gets the call's number,
+// from 1.
+func replaceRead(t *testing.T, fake func(fd int, p []byte, call int) (int, error)) *int {
+	t.Helper()
+	calls := 0
+	saved := read
+	read = func(fd int, p []byte) (int, error) {
+		calls++
+		return fake(fd, p, calls)
+	}
+	t.Cleanup(func() { read = saved })
+	return &calls
 }
 
 // collect returns a sink that appends a copy of each chunk to *got. It fails
@@ -207,14 +277,19 @@ func pattern(n int) []byte {
 }
 
 // assertSameBytes checks that got equals want and, if not, says where they
-// first differ instead of printing kilobytes of both.
-func assertSameBytes(t *testing.T, want, got []byte) {
+// first differ instead of printing kilobytes of both. why, if given, is
+// added to the message: the rule a difference breaks.
+func assertSameBytes(t *testing.T, want, got []byte, why ...string) {
 	t.Helper()
+	because := ""
+	if len(why) > 0 {
+		because = ": " + why[0]
+	}
 	for i := range min(len(want), len(got)) {
 		if want[i] != got[i] {
-			assert.Failf(t, "sink received different bytes", "first difference at offset %d of %d: want %d, got %d", i, len(want), want[i], got[i])
+			assert.Failf(t, "sink received different bytes", "first difference at offset %d of %d: want %d, got %d%s", i, len(want), want[i], got[i], because)
 			return
 		}
 	}
-	assert.Equal(t, len(want), len(got), "number of bytes sink received")
+	assert.Equal(t, len(want), len(got), "number of bytes sink received%s", because)
 }

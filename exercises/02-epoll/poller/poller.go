@@ -43,8 +43,8 @@ const maxEvents = 128
 
 // New creates an epoll instance.
 func New() (*Poller, error) {
-	// TODO(02-epoll/poller): unix.EpollCreate1 with EPOLL_CLOEXEC, and an
-	// events buffer of maxEvents for Wait.
+	// TODO(02-epoll/poller): create the epoll instance, so that a program
+	// this one execs does not inherit it, and what Wait receives events in.
 	panic("TODO(02-epoll/poller): create the epoll instance")
 }
 
@@ -52,14 +52,15 @@ func New() (*Poller, error) {
 // unix.EPOLLIN|unix.EPOLLOUT. Adding a descriptor that is already watched
 // fails with EEXIST.
 func (p *Poller) Add(fd int, events uint32) error {
-	// TODO(02-epoll/poller): unix.EpollCtl with EPOLL_CTL_ADD; put fd in the
-	// event's Fd field, and wrap the error with os.NewSyscallError.
+	// TODO(02-epoll/poller): register fd with the instance, in a way that
+	// lets Wait tell which descriptor each event is about. Errors come back
+	// as the package comment says.
 	panic("TODO(02-epoll/poller): register fd with epoll_ctl")
 }
 
 // Modify replaces the events watched for fd, which must have been added.
 func (p *Poller) Modify(fd int, events uint32) error {
-	// TODO(02-epoll/poller): as Add, with EPOLL_CTL_MOD.
+	// TODO(02-epoll/poller): replace fd's registration, as Add made it.
 	panic("TODO(02-epoll/poller): change fd's events with epoll_ctl")
 }
 
@@ -67,23 +68,26 @@ func (p *Poller) Modify(fd int, events uint32) error {
 // registration until every copy of the descriptor (after dup or fork) is
 // closed, so closing one copy does not always end it.
 func (p *Poller) Remove(fd int) error {
-	// TODO(02-epoll/poller): as Add, with EPOLL_CTL_DEL.
+	// TODO(02-epoll/poller): end fd's registration.
 	panic("TODO(02-epoll/poller): unregister fd with epoll_ctl")
 }
 
 // Wait blocks until at least one watched descriptor is ready or timeout
 // passes, and returns the ready ones. On timeout it returns no events and no
 // error. A negative timeout waits until something is ready; zero only looks.
+// A signal never makes Wait fail: without a timeout it goes on waiting, and
+// with one it returns early with no events, as a timeout would.
 func (p *Poller) Wait(timeout time.Duration) ([]Event, error) {
-	// TODO(02-epoll/poller): unix.EpollWait with waitMillis(timeout); on EINTR
-	// call it again if there is no timeout, or return no events as a timeout
-	// would if there is one; turn each unix.EpollEvent into an Event.
+	// TODO(02-epoll/poller): sleep in epoll_wait for at most timeout and
+	// report each ready descriptor, keeping the contract above when a
+	// signal interrupts the sleep.
 	panic("TODO(02-epoll/poller): wait with epoll_wait and report the ready descriptors")
 }
 
 // Close releases the epoll instance. Watched descriptors stay open.
 func (p *Poller) Close() error {
-	// TODO(02-epoll/poller): close the epoll descriptor.
+	// TODO(02-epoll/poller): release the epoll instance, so that a second
+	// Close cannot release anything else.
 	panic("TODO(02-epoll/poller): close the epoll instance")
 }
 

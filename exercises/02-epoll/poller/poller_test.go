@@ -45,7 +45,24 @@ func TestPollerLifetime(t *testing.T) {
 		}
 
 		require.NoError(t, p.Close(), "Close")
-		assert.Equal(t, before, openFDs(t), "open descriptors after Close, compared with before New")
+		assert.Equal(t, before, openFDs(t), "open descriptors after Close, compared with before New: Close must close the epoll descriptor")
+	})
+
+	t.Run("a second Close fails, and leaves alone the descriptor that took the number since", func(t *testing.T) {
+		a, _ := socketPair(t)
+		p, err := New()
+		require.NoError(t, err, "New")
+		number := p.fd
+		require.NoError(t, p.Close(), "Close")
+		// The kernel gives the lowest free number to the next descriptor
+		// opened, so the epoll's number is soon someone else's. dup3 puts
+		// a new descriptor on exactly that number.
+		require.NoError(t, unix.Dup3(a, number, unix.O_CLOEXEC), "dup3 onto the closed epoll's number %d", number)
+		closeAtEnd(t, number)
+
+		assert.Error(t, p.Close(), "second Close")
+		_, err = unix.FcntlInt(uintptr(number), unix.F_GETFD, 0)
+		assert.NoError(t, err, "fcntl on descriptor %d after a second Close: Close closed a descriptor it no longer owned; forget the number once it is closed", number)
 	})
 }
 
@@ -57,7 +74,7 @@ func TestPollerReadiness(t *testing.T) {
 
 		assert.Empty(t, waitWithin(t, p, 0), "Wait(0) before the peer writes")
 		writeAll(t, b, []byte("ping"))
-		assert.Equal(t, []Event{{Fd: a, Events: unix.EPOLLIN}}, waitWithin(t, p, patience), "Wait after the peer wrote")
+		assert.Equal(t, []Event{{Fd: a, Events: unix.EPOLLIN}}, waitWithin(t, p, patience), "Wait after the peer wrote: an event's Fd is what the kernel hands back from the registration, so Add must put the descriptor there")
 	})
 
 	t.Run("reports an eventfd readable once it is written", func(t *testing.T) {
@@ -131,9 +148,9 @@ func TestPollerInterest(t *testing.T) {
 		writeAll(t, b, []byte("unread"))
 		assert.Equal(t, []Event{{Fd: a, Events: unix.EPOLLIN}}, waitWithin(t, p, patience), "Wait before Modify")
 
-		require.NoError(t, p.Modify(a, unix.EPOLLOUT), "Modify to EPOLLOUT")
+		require.NoError(t, p.Modify(a, unix.EPOLLOUT), "Modify to EPOLLOUT of a descriptor already added: EEXIST means Modify added it again")
 		// The bytes are still unread, but we no longer ask about reading.
-		assert.Equal(t, []Event{{Fd: a, Events: unix.EPOLLOUT}}, waitWithin(t, p, patience), "Wait after Modify")
+		assert.Equal(t, []Event{{Fd: a, Events: unix.EPOLLOUT}}, waitWithin(t, p, patience), "Wait after Modify: Modify replaces the whole registered event, Fd included")
 	})
 
 	t.Run("Remove stops the events of that descriptor", func(t *testing.T) {
@@ -213,45 +230,40 @@ func TestPollerWait(t *testing.T) {
 		p := newPoller(t)
 		require.NoError(t, p.Add(a, unix.EPOLLIN), "Add")
 
-		tids := make(chan int, 1)
-		done := make(chan waitResult, 1)
-		go func() {
-			// Stay on one OS thread, so the thread id we hand over is the
-			// thread that sleeps in epoll_wait.
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			tids <- unix.Gettid()
-			events, err := p.Wait(-1)
-			done <- waitResult{events, err}
-		}()
-		tid := <-tids
-		task := fmt.Sprintf("/proc/self/task/%d/", tid)
-		if _, err := os.Stat(task + "syscall"); err != nil {
-			t.Skipf("cannot see which system call a thread is in: %v", err)
-		}
-
-		// Let the thread fall asleep in the kernel, then interrupt it.
-		deadline := time.Now().Add(patience)
-		for !asleepInSyscall(t, task) {
-			require.Empty(t, done, "Wait returned before anything was ready or any signal was sent")
-			require.True(t, time.Now().Before(deadline), "the thread calling Wait never fell asleep in epoll_wait")
-			runtime.Gosched()
-		}
-		require.NoError(t, unix.Tgkill(unix.Getpid(), tid, unix.SIGURG), "tgkill SIGURG")
-		// Once the signal is no longer pending it has been delivered, and
-		// delivery made epoll_wait return EINTR. Only now make a ready.
-		for signalPending(t, task, unix.SIGURG) {
-			require.True(t, time.Now().Before(deadline), "the signal was never delivered")
-			runtime.Gosched()
-		}
+		done := interruptWait(t, p, -1)
+		// The signal has been delivered, and epoll_wait has returned EINTR.
+		// Only now make a descriptor ready: a Wait that returned on EINTR
+		// reports nothing, one that waited again reports the socket.
 		writeAll(t, b, []byte("ping"))
 
 		select {
 		case r := <-done:
-			require.NoError(t, r.err, "Wait interrupted by a signal")
-			assert.Equal(t, []Event{{Fd: a, Events: unix.EPOLLIN}}, r.events, "Wait interrupted by a signal, then woken by a write: no events means it returned on EINTR")
+			require.NoError(t, r.err, "Wait(-1) interrupted by a signal: EINTR is not an error, wait again")
+			assert.Equal(t, []Event{{Fd: a, Events: unix.EPOLLIN}}, r.events, "Wait(-1) interrupted by a signal, then woken by a write: an untimed wait interrupted by EINTR must wait again, not return with no events")
 		case <-time.After(patience):
-			t.Fatalf("Wait did not return within %v of the socket becoming readable", patience)
+			t.Fatalf("Wait(-1) did not return within %v of the socket becoming readable", patience)
+		}
+	})
+
+	t.Run("a signal that interrupts a timed epoll_wait ends Wait as a timeout would", func(t *testing.T) {
+		// Waiting the full timeout again after each signal would move the
+		// deadline with every signal: under a steady stream of them, a
+		// Wait(1h) might never return. So Wait returns no events, and the
+		// caller, which knows its deadline, works out what is left.
+		a, _ := socketPair(t)
+		p := newPoller(t)
+		require.NoError(t, p.Add(a, unix.EPOLLIN), "Add")
+
+		done := interruptWait(t, p, time.Hour)
+		// Nothing will become ready: only the signal can end this Wait
+		// within the hour.
+		select {
+		case r := <-done:
+			require.NoError(t, r.err, "Wait(1h) interrupted by a signal: EINTR is not an error, return as a timeout would")
+			assert.Empty(t, r.events, "Wait(1h) interrupted by a signal, with nothing ready")
+		case <-time.After(patience):
+			assert.Fail(t, "Wait(1h) interrupted by a signal did not return",
+				"still waiting %v after the signal: a timed wait interrupted by EINTR must not restart with its full timeout; it returns no events, as a timeout would", patience)
 		}
 	})
 
@@ -303,6 +315,48 @@ func waitWithin(t *testing.T, p *Poller, timeout time.Duration) []Event {
 		require.FailNow(t, "Wait did not return", "Wait(%v) still blocked after %v", timeout, patience)
 		return nil
 	}
+}
+
+// interruptWait calls p.Wait(timeout) on a thread of its own, waits until
+// that thread is asleep in the kernel, and sends it SIGURG, the signal Go's
+// runtime uses to preempt goroutines. It returns once the signal has been
+// delivered, which made epoll_wait fail with EINTR, and hands back the
+// channel on which Wait's result will come. It skips the test where /proc
+// cannot show which system call a thread is in.
+func interruptWait(t *testing.T, p *Poller, timeout time.Duration) <-chan waitResult {
+	t.Helper()
+	tids := make(chan int, 1)
+	done := make(chan waitResult, 1)
+	go func() {
+		// Stay on one OS thread, so the thread id we hand over is the
+		// thread that sleeps in epoll_wait.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		tids <- unix.Gettid()
+		events, err := p.Wait(timeout)
+		done <- waitResult{events, err}
+	}()
+	tid := <-tids
+	task := fmt.Sprintf("/proc/self/task/%d/", tid)
+	if _, err := os.Stat(task + "syscall"); err != nil {
+		t.Skipf("cannot see which system call a thread is in: %v", err)
+	}
+
+	// Let the thread fall asleep in the kernel, then interrupt it.
+	deadline := time.Now().Add(patience)
+	for !asleepInSyscall(t, task) {
+		require.Empty(t, done, "Wait(%v) returned before anything was ready or any signal was sent", timeout)
+		require.True(t, time.Now().Before(deadline), "the thread calling Wait(%v) never fell asleep in epoll_wait", timeout)
+		runtime.Gosched()
+	}
+	require.NoError(t, unix.Tgkill(unix.Getpid(), tid, unix.SIGURG), "tgkill SIGURG")
+	// Once the signal is no longer pending it has been delivered, and
+	// delivery made epoll_wait return EINTR.
+	for signalPending(t, task, unix.SIGURG) {
+		require.True(t, time.Now().Before(deadline), "the signal was never delivered")
+		runtime.Gosched()
+	}
+	return done
 }
 
 // newPoller returns a Poller that is closed when the test ends.

@@ -12,9 +12,11 @@ package countdown
 // Countdown is a future that is Pending for its first n polls, then Ready
 // with n. Make one with New.
 type Countdown struct {
-	n    int  // the value to finish with
-	left int  // Pending answers still to give
-	done bool // Ready has been returned; another Poll is a bug
+	n    int // the value to finish with
+	left int // Pending answers still to give
+
+	// TODO(03-futures/countdown): if Poll must remember more from one call
+	// to the next than n and left can tell it, that goes here.
 }
 
 // New returns a countdown that answers Pending n times, then Ready with n.
@@ -27,8 +29,7 @@ func New(n int) *Countdown {
 // using up one per call, and then Ready(n). Polling it again after Ready
 // panics with "countdown: polled after it returned Ready".
 func (c *Countdown) Poll(*Context) Poll[int] {
-	// TODO(03-futures/countdown): panic if Ready was returned before; count
-	// c.left down, one Pending per call; at zero, remember in c.done that
-	// the countdown finished, and return Ready with c.n.
+	// TODO(03-futures/countdown): answer as the doc comment says, keeping
+	// the rules of the package comment.
 	panic("TODO(03-futures/countdown): answer Pending n times, then Ready(n)")
 }

@@ -23,21 +23,22 @@ func Join[A, B any](a Future[A], b Future[B]) Future[Pair[A, B]] {
 }
 
 type joinFuture[A, B any] struct {
-	a      Future[A]  // nil once it has finished
-	b      Future[B]  // nil once it has finished
-	result Pair[A, B] // the results that have come in so far
-	done   bool       // Ready has been returned; another Poll is a bug
+	a Future[A]
+	b Future[B]
+
+	// TODO(03-futures/join): add what Poll and Drop must remember from one
+	// call to the next.
 }
 
-// Poll polls each of a and b that has not finished, once, and keeps the
-// result of any that finishes now. It is Ready with both results in the
+// Poll polls each of a and b that has not finished, once, passing on the
+// Context it was given, and keeps the result of any that finishes now. It is Ready with both results in the
 // same call in which the second of them finishes, and Pending until then.
 // Polling it again after Ready panics with
 // "Join: polled after it returned Ready".
 func (j *joinFuture[A, B]) Poll(cx *Context) Poll[Pair[A, B]] {
-	// TODO(03-futures/join): panic if done; poll a if it is not nil, and if
-	// it is Ready keep its value in j.result.A and set j.a to nil; the same
-	// for b; return Pending while either is left, else Ready(j.result).
+	// TODO(03-futures/join): poll what has not finished, as the doc comment
+	// says, keeping for the futures Join holds the rule that a finished
+	// future is never polled again.
 	panic("TODO(03-futures/join): poll the unfinished futures; Ready once both have finished")
 }
 
@@ -45,7 +46,7 @@ func (j *joinFuture[A, B]) Poll(cx *Context) Poll[Pair[A, B]] {
 // b that has not finished, because those may still hold something. A
 // future that finished is not touched.
 func (j *joinFuture[A, B]) Drop() {
-	// TODO(03-futures/join): pass Drop on to a and b if they have not
-	// finished. Use drop, from future.go: not every future is a Dropper.
+	// TODO(03-futures/join): release the futures that have not finished.
+	// Not every future has a Drop method.
 	panic("TODO(03-futures/join): drop the futures that have not finished")
 }

@@ -42,19 +42,20 @@ type Greeted struct {
 type Greet struct {
 	state greetState // where the body stands; the zero value is state 1
 	conn  *Conn
-	name  string // the line read in state 1; state 3 writes it, Ready counts it
-	rest  []byte // what the write_all in progress has still to send
+
+	// TODO(03-futures/statemachine): add a field for each value the body
+	// needs on both sides of an .await: a local variable, or how far a
+	// write_all has got.
 }
 
 // greetState says where greet's body stands: at which .await it stopped,
 // or that it has returned.
 type greetState int
 
-// TODO(03-futures/statemachine): declare greet's states as constants of
-// type greetState, one per .await and one for "returned", for instance
-// greetReading (state 1), greetWritingHello (state 2), greetWritingName
-// (state 3) and greetDone. NewGreet leaves state at its zero value, so the
-// first constant, iota, must be state 1.
+// TODO(03-futures/statemachine): declare greet's states, typed constants
+// of greetState with a comment each: one for every place where the body
+// can stop, and one for "returned". NewGreet leaves state at its zero
+// value, which must therefore be where the body starts.
 
 // NewGreet returns greet(conn) as a future. Like calling an async fn, it
 // does no I/O: the body starts at the first Poll.
@@ -71,10 +72,8 @@ func NewGreet(conn *Conn) *Greet {
 // ErrWouldBlock, as ? would. Polling again after Ready panics with
 // "greet: polled after it returned Ready".
 func (g *Greet) Poll(*Context) Poll[Greeted] {
-	// TODO(03-futures/statemachine): loop around a switch on g.state. In
-	// state 1 call g.conn.ReadLine; in states 2 and 3 call g.conn.Write
-	// with g.rest, keeping what it did not take, until g.rest is empty.
-	// When a state's work is done, set up the next state's fields and go
-	// on in the same call.
+	// TODO(03-futures/statemachine): run greet's body from where g.state
+	// says it stopped, as far as it can go without waiting, as the doc
+	// comment says.
 	panic("TODO(03-futures/statemachine): run greet from its state until it would block or returns")
 }

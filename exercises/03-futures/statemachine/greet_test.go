@@ -29,9 +29,9 @@ func TestGreet(t *testing.T) {
 		polls, v := run(NewGreet(c), c, 10)
 		assert.Equal(t, []string{
 			`poll 1: Ready; sent "hello, ada"; ReadLine calls 1, Write calls 2`,
-		}, polls, "polls of greet")
+		}, polls, "polls of greet: with nothing in the way one Poll runs the body to the end; Pending is only for a would-block")
 		assert.Equal(t, Greeted{N: 3}, v, "greet's result")
-		assert.Equal(t, []string{"hello, ", "ada"}, c.Offered, "what each Write was given")
+		assert.Equal(t, []string{"hello, ", "ada"}, c.Offered, "what each Write was given: write_all writes what it has not sent yet, and nothing more")
 	})
 
 	t.Run("it is Pending once for each would-block, and goes on where it stopped", func(t *testing.T) {
@@ -44,9 +44,9 @@ func TestGreet(t *testing.T) {
 			`poll 4: Pending; sent "hel"; ReadLine calls 3, Write calls 3`,      // 3 bytes taken; the rest blocks
 			`poll 5: Pending; sent "hello, "; ReadLine calls 3, Write calls 5`,  // greeting done; the name blocks
 			`poll 6: Ready; sent "hello, ada"; ReadLine calls 3, Write calls 6`, // name written: Ok(3)
-		}, polls, "polls of greet")
-		assert.Equal(t, Greeted{N: 3}, v, "greet's result")
-		assert.Equal(t, []string{"hello, ", "hello, ", "lo, ", "lo, ", "ada", "ada"}, c.Offered, "what each Write was given")
+		}, polls, "polls of greet: a would-block is Pending with the state kept, and the next Poll goes on where the body stopped")
+		assert.Equal(t, Greeted{N: 3}, v, "greet's result: a would-block only delays greet, it neither ends it nor starts it over")
+		assert.Equal(t, []string{"hello, ", "hello, ", "lo, ", "lo, ", "ada", "ada"}, c.Offered, "what each Write was given: after a would-block the same write is made again, with what is still unsent")
 	})
 
 	t.Run("partial writes go on where they stopped, and no byte is sent twice", func(t *testing.T) {
@@ -65,7 +65,7 @@ func TestGreet(t *testing.T) {
 		assert.Equal(t, []string{
 			`poll 1: Ready; sent "hello, Zoë"; ReadLine calls 1, Write calls 2`,
 		}, polls, "polls of greet")
-		assert.Equal(t, Greeted{N: 4}, v, "greet's result")
+		assert.Equal(t, Greeted{N: 4}, v, "greet's result for \"Zoë\": len() counts bytes, in Rust as in Go")
 	})
 
 	t.Run("an empty name writes only the greeting: write_all of nothing makes no call", func(t *testing.T) {
@@ -75,7 +75,7 @@ func TestGreet(t *testing.T) {
 			`poll 1: Ready; sent "hello, "; ReadLine calls 1, Write calls 1`,
 		}, polls, "polls of greet")
 		assert.Equal(t, Greeted{N: 0}, v, "greet's result")
-		assert.Equal(t, []string{"hello, "}, c.Offered, "what each Write was given")
+		assert.Equal(t, []string{"hello, "}, c.Offered, "what each Write was given: write_all of nothing makes no call")
 	})
 }
 
@@ -86,7 +86,7 @@ func TestGreetErrors(t *testing.T) {
 		assert.Equal(t, []string{
 			`poll 1: Pending; sent ""; ReadLine calls 1, Write calls 0`,
 			`poll 2: Ready; sent ""; ReadLine calls 2, Write calls 0`,
-		}, polls, "polls of greet")
+		}, polls, "polls of greet: an error other than ErrWouldBlock ends greet at once, as ? does")
 		assert.Equal(t, Greeted{Err: errReset}, v, "greet's result: the read's error, as it was")
 	})
 
@@ -96,9 +96,9 @@ func TestGreetErrors(t *testing.T) {
 		assert.Equal(t, []string{
 			`poll 1: Pending; sent "hel"; ReadLine calls 1, Write calls 2`,
 			`poll 2: Ready; sent "hel"; ReadLine calls 1, Write calls 3`,
-		}, polls, "polls of greet")
+		}, polls, "polls of greet: an error other than ErrWouldBlock ends greet at once, as ? does")
 		assert.Equal(t, Greeted{Err: errReset}, v, "greet's result: the write's error, as it was")
-		assert.Equal(t, []string{"hello, ", "lo, ", "lo, "}, c.Offered, "what each Write was given")
+		assert.Equal(t, []string{"hello, ", "lo, ", "lo, "}, c.Offered, "what each Write was given: after an error nothing more is written")
 	})
 
 	t.Run("a write error half-way through the name finishes greet with it", func(t *testing.T) {
@@ -107,9 +107,9 @@ func TestGreetErrors(t *testing.T) {
 		assert.Equal(t, []string{
 			`poll 1: Pending; sent "hello, a"; ReadLine calls 1, Write calls 3`,
 			`poll 2: Ready; sent "hello, a"; ReadLine calls 1, Write calls 4`,
-		}, polls, "polls of greet")
+		}, polls, "polls of greet: an error other than ErrWouldBlock ends greet at once, as ? does")
 		assert.Equal(t, Greeted{Err: errReset}, v, "greet's result: the write's error, as it was")
-		assert.Equal(t, []string{"hello, ", "ada", "da", "da"}, c.Offered, "what each Write was given")
+		assert.Equal(t, []string{"hello, ", "ada", "da", "da"}, c.Offered, "what each Write was given: after an error nothing more is written")
 	})
 }
 
@@ -126,7 +126,7 @@ func TestGreetAfterReady(t *testing.T) {
 			_, ok := g.Poll(&Context{}).Value()
 			require.True(t, ok, "greet's first poll, with nothing in the way")
 			reads, writes := c.conn.ReadLineCalls, c.conn.WriteCalls
-			assert.PanicsWithValue(t, "greet: polled after it returned Ready", func() { g.Poll(&Context{}) }, "Poll of greet after Ready")
+			assert.PanicsWithValue(t, "greet: polled after it returned Ready", func() { g.Poll(&Context{}) }, "Poll of greet after Ready: every way to Ready, an error's too, leaves greet finished")
 			assert.Equal(t, reads, c.conn.ReadLineCalls, "ReadLine calls made by the Poll after Ready")
 			assert.Equal(t, writes, c.conn.WriteCalls, "Write calls made by the Poll after Ready")
 		})

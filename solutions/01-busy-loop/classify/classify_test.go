@@ -23,7 +23,7 @@ func TestClassifyRealReads(t *testing.T) {
 		writeAll(t, b, []byte("hello"))
 
 		n, err := unix.Read(a, make([]byte, 64))
-		assertClassify(t, Data, n, err)
+		assertClassify(t, Data, n, err, "bytes arrived")
 	})
 
 	t.Run("an empty socket is WouldBlock, not EOF", func(t *testing.T) {
@@ -33,7 +33,7 @@ func TestClassifyRealReads(t *testing.T) {
 		// What the kernel and x/sys/unix give us: n == -1 and EAGAIN.
 		require.ErrorIs(t, err, unix.EAGAIN, "read on an empty non-blocking socket")
 		require.Equal(t, -1, n, "n from unix.Read on an error")
-		assertClassify(t, WouldBlock, n, err)
+		assertClassify(t, WouldBlock, n, err, "EAGAIN only means no bytes yet: taking it for EOF hangs up on a quiet, healthy client")
 	})
 
 	t.Run("a peer that closes is EOF, after the bytes it sent first", func(t *testing.T) {
@@ -43,9 +43,9 @@ func TestClassifyRealReads(t *testing.T) {
 
 		buf := make([]byte, 64)
 		n, err := unix.Read(a, buf)
-		assertClassify(t, Data, n, err) // the bytes come before the EOF
+		assertClassify(t, Data, n, err, "the bytes a peer sent before closing come first")
 		n, err = unix.Read(a, buf)
-		assertClassify(t, EOF, n, err)
+		assertClassify(t, EOF, n, err, "n == 0 with no error means the peer has finished")
 	})
 
 	t.Run("a peer that only shuts down its sending side is EOF too", func(t *testing.T) {
@@ -53,7 +53,7 @@ func TestClassifyRealReads(t *testing.T) {
 		require.NoError(t, unix.Shutdown(b, unix.SHUT_WR), "shutdown(SHUT_WR) on the peer")
 
 		n, err := unix.Read(a, make([]byte, 64))
-		assertClassify(t, EOF, n, err)
+		assertClassify(t, EOF, n, err, "a shutdown of the peer's sending side is its end of file")
 	})
 
 	t.Run("over TCP, an orderly close (FIN) is EOF", func(t *testing.T) {
@@ -62,7 +62,7 @@ func TestClassifyRealReads(t *testing.T) {
 		waitReadable(t, server)
 
 		n, err := unix.Read(server, make([]byte, 64))
-		assertClassify(t, EOF, n, err)
+		assertClassify(t, EOF, n, err, "a FIN reads as n == 0 with no error")
 	})
 
 	t.Run("over TCP, an aborted connection (RST) is Reset", func(t *testing.T) {
@@ -76,59 +76,62 @@ func TestClassifyRealReads(t *testing.T) {
 
 		n, err := unix.Read(server, make([]byte, 64))
 		require.ErrorIs(t, err, unix.ECONNRESET, "read after the peer's RST")
-		assertClassify(t, Reset, n, err)
+		assertClassify(t, Reset, n, err, "ECONNRESET is the peer's abort, not a failure of ours: it needs a case of its own")
 	})
 
 	t.Run("a read on a descriptor that is not open (EBADF) is Failed", func(t *testing.T) {
 		n, err := unix.Read(-1, make([]byte, 64))
 		require.ErrorIs(t, err, unix.EBADF, "read on fd -1")
-		assertClassify(t, Failed, n, err)
+		assertClassify(t, Failed, n, err, "an error that is not EAGAIN, EINTR or ECONNRESET leaves the descriptor unusable")
 	})
 }
 
 func TestClassifyEdgeCases(t *testing.T) {
 	t.Run("any positive count without an error is Data", func(t *testing.T) {
 		for _, n := range []int{1, 5, 65536} {
-			assertClassify(t, Data, n, nil)
+			assertClassify(t, Data, n, nil, "bytes arrived")
 		}
 	})
 
 	t.Run("EWOULDBLOCK is EAGAIN on Linux, and both are WouldBlock", func(t *testing.T) {
 		assert.Equal(t, unix.EAGAIN, unix.EWOULDBLOCK, "EWOULDBLOCK and EAGAIN are one errno")
-		assertClassify(t, WouldBlock, -1, unix.EWOULDBLOCK)
+		assertClassify(t, WouldBlock, -1, unix.EWOULDBLOCK, "EWOULDBLOCK is another name for EAGAIN")
 	})
 
 	t.Run("a read interrupted by a signal (EINTR) is WouldBlock, never EOF", func(t *testing.T) {
-		assertClassify(t, WouldBlock, -1, unix.EINTR)
+		assertClassify(t, WouldBlock, -1, unix.EINTR, "EINTR means a signal cut the call short before any byte moved: the connection is fine, read again later")
 	})
 
 	t.Run("the error decides, even when a wrapper reports n == 0", func(t *testing.T) {
 		// os.File.Read, for one, returns 0 rather than -1 with its errors.
-		assertClassify(t, WouldBlock, 0, unix.EAGAIN)
-		assertClassify(t, Reset, 0, unix.ECONNRESET)
-		assertClassify(t, Failed, 0, unix.EBADF)
+		const why = "n was looked at before err: with an error, n is not a count, and a wrapper's n == 0 is not EOF"
+		assertClassify(t, WouldBlock, 0, unix.EAGAIN, why)
+		assertClassify(t, Reset, 0, unix.ECONNRESET, why)
+		assertClassify(t, Failed, 0, unix.EBADF, why)
 	})
 
 	t.Run("wrapped errors are recognised", func(t *testing.T) {
+		const why = "a wrapped errno was not recognised: == sees only the wrapper, errors.Is looks inside"
 		reset := os.NewSyscallError("read", unix.ECONNRESET)
-		assertClassify(t, Reset, -1, reset)
+		assertClassify(t, Reset, -1, reset, why)
 		again := fmt.Errorf("conn 7: %w", unix.EAGAIN)
-		assertClassify(t, WouldBlock, -1, again)
+		assertClassify(t, WouldBlock, -1, again, why)
 	})
 
 	t.Run("any other error is Failed", func(t *testing.T) {
 		for _, err := range []error{unix.ETIMEDOUT, unix.ENOTCONN, unix.EIO, errors.New("not an errno")} {
-			assertClassify(t, Failed, -1, err)
+			assertClassify(t, Failed, -1, err, "an error that is not EAGAIN, EINTR or ECONNRESET leaves the descriptor unusable")
 		}
 	})
 }
 
-// assertClassify checks that Classify(n, err) returns want, and names both
-// results in the message: testify alone would print them as numbers.
-func assertClassify(t *testing.T, want Result, n int, err error) {
+// assertClassify checks that Classify(n, err) returns want. The message
+// names both results (testify alone would print them as numbers) and says
+// why want is right, which is what a wrong answer got wrong.
+func assertClassify(t *testing.T, want Result, n int, err error, why string) {
 	t.Helper()
 	got := Classify(n, err)
-	assert.Equal(t, want, got, "Classify(%d, %v) returned %v, want %v", n, err, got, want)
+	assert.Equal(t, want, got, "Classify(%d, %v) returned %v, want %v: %s", n, err, got, want, why)
 }
 
 // socketPair returns the two ends of a connected, non-blocking Unix stream

@@ -18,6 +18,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// write is the system call Flush makes, unix.Write. Flush calls write, never
+// unix.Write directly: the tests replace it to make answers that a real
+// socket gives too rarely to test (EINTR, a short count while there is
+// room) happen on cue.
+var write = unix.Write
+
 // Outbox holds the bytes queued for one connection that the kernel has not
 // accepted yet, oldest first. The zero value is an empty Outbox, ready to use.
 // An Outbox belongs to one event loop; it is not safe for concurrent use.
@@ -39,7 +45,7 @@ func (o *Outbox) Queue(p []byte) {
 // returned; the connection is then broken and should be closed.
 func (o *Outbox) Flush(fd int) (done bool, err error) {
 	for len(o.pending) > 0 {
-		n, err := unix.Write(fd, o.pending)
+		n, err := write(fd, o.pending)
 		switch {
 		case errors.Is(err, unix.EINTR):
 			// A signal arrived before anything was copied: nothing changed.
@@ -55,7 +61,8 @@ func (o *Outbox) Flush(fd int) (done bool, err error) {
 		}
 		// The kernel copied the first n bytes and will deliver them itself.
 		// Keep only the tail, so the next write starts right where this one
-		// stopped: no byte is skipped and none is sent twice.
+		// stopped: no byte is skipped and none is sent twice. A short count
+		// is no reason to stop either: only EAGAIN says the buffer is full.
 		o.pending = o.pending[n:]
 	}
 	// Everything is out. Drop the slice so a large burst's array can be

@@ -12,7 +12,9 @@ import (
 )
 
 // Each test writes through an Outbox into one end of a Unix socket pair and
-// reads the other end, so it sees exactly what the kernel delivered.
+// reads the other end, so it sees exactly what the kernel delivered. Two of
+// them replace write to make rare answers happen on cue, so no test runs in
+// parallel.
 
 func TestOutbox(t *testing.T) {
 	t.Run("an empty outbox flushes as done and writes nothing", func(t *testing.T) {
@@ -48,7 +50,7 @@ func TestOutbox(t *testing.T) {
 
 		_, err := o.Flush(a)
 		require.NoError(t, err, "Flush")
-		assert.Equal(t, "first", string(readAvailable(t, b)), "bytes the peer received")
+		assert.Equal(t, "first", string(readAvailable(t, b)), "bytes the peer received after the caller reused its buffer: Queue must keep a copy, not the caller's slice")
 	})
 
 	t.Run("a partial write keeps the unsent tail, and every byte arrives once, in order", func(t *testing.T) {
@@ -64,7 +66,7 @@ func TestOutbox(t *testing.T) {
 		got := readAvailable(t, b)
 		// Every byte is in exactly one place: already with the peer, or
 		// still in the outbox.
-		assert.Equal(t, len(want)-len(got), o.Pending(), "Pending after the first Flush, with %d bytes delivered", len(got))
+		assert.Equal(t, len(want)-len(got), o.Pending(), "Pending after the first Flush, with %d bytes delivered: every byte the kernel did not take stays queued, and only those", len(got))
 
 		got = append(got, flushUntilDone(t, &o, a, b, len(want)-len(got))...)
 		assert.Equal(t, 0, o.Pending(), "Pending once Flush reports done")
@@ -105,6 +107,46 @@ func TestOutbox(t *testing.T) {
 		assertSameBytes(t, want, got)
 	})
 
+	t.Run("a write interrupted by a signal (EINTR) is made again, in the same Flush", func(t *testing.T) {
+		a, b := socketPair(t)
+		// A signal can cut a write short before it copies anything. On a
+		// socket that is rare enough never to happen on cue, so the test
+		// makes the first write say EINTR.
+		calls := replaceWrite(t, func(fd int, p []byte, call int) (int, error) {
+			if call == 1 {
+				return -1, unix.EINTR
+			}
+			return unix.Write(fd, p)
+		})
+		var o Outbox
+		o.Queue([]byte("hello"))
+
+		done, err := o.Flush(a)
+		require.Positive(t, *calls, "calls of write: Flush must write through the package's write, which the tests can replace")
+		require.NoError(t, err, "Flush whose first write said EINTR: a signal is not a broken connection, make the same write again")
+		assert.True(t, done, "Flush whose first write said EINTR reports done: EINTR is not a full buffer, and under edge-triggered epoll no new event would come")
+		assert.Equal(t, "hello", string(readAvailable(t, b)), "bytes the peer received")
+	})
+
+	t.Run("a short count is not a full buffer: Flush writes the rest at once", func(t *testing.T) {
+		a, b := socketPair(t)
+		// The kernel may take fewer bytes than offered while it still has
+		// room (a signal after part of the copy, say). Only EAGAIN means
+		// full, so the test makes every write take at most 4 bytes.
+		calls := replaceWrite(t, func(fd int, p []byte, _ int) (int, error) {
+			return unix.Write(fd, p[:min(len(p), 4)])
+		})
+		var o Outbox
+		o.Queue([]byte("hello, world"))
+
+		done, err := o.Flush(a)
+		require.Positive(t, *calls, "calls of write: Flush must write through the package's write, which the tests can replace")
+		require.NoError(t, err, "Flush with writes that take 4 bytes each")
+		assert.True(t, done, "Flush with writes that take 4 bytes each reports done: a short count is no reason to stop, only EAGAIN is")
+		assert.Equal(t, 0, o.Pending(), "Pending after Flush with writes that take 4 bytes each")
+		assert.Equal(t, "hello, world", string(readAvailable(t, b)), "bytes the peer received")
+	})
+
 	t.Run("a peer that has gone is an error (EPIPE), not a full buffer", func(t *testing.T) {
 		a, b := socketPair(t)
 		require.NoError(t, unix.Close(b), "close the peer")
@@ -118,6 +160,21 @@ func TestOutbox(t *testing.T) {
 		assert.ErrorIs(t, err, unix.EPIPE, "Flush to a closed peer")
 		assert.False(t, done, "Flush to a closed peer reports done")
 	})
+}
+
+// replaceWrite makes Flush's writes go through fake until the test ends,
+// and returns a pointer to the count of calls. fake gets the call's number,
+// from 1.
+func replaceWrite(t *testing.T, fake func(fd int, p []byte, call int) (int, error)) *int {
+	t.Helper()
+	calls := 0
+	saved := write
+	write = func(fd int, p []byte) (int, error) {
+		calls++
+		return fake(fd, p, calls)
+	}
+	t.Cleanup(func() { write = saved })
+	return &calls
 }
 
 // flushUntilDone plays the event loop: Flush, let the peer read what

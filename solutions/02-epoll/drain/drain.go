@@ -19,6 +19,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// read is the system call Drain makes, unix.Read. Drain calls read, never
+// unix.Read directly: the tests replace it to make answers that a real
+// socket gives too rarely to test (EINTR, a short read with bytes still
+// waiting) happen on cue.
+var read = unix.Read
+
 // Drain reads the non-blocking socket fd into buf until the kernel has
 // nothing more to give, and passes each chunk read to sink. It returns
 // eof == true when the peer has finished sending (a read returned 0); every
@@ -33,7 +39,7 @@ func Drain(fd int, buf []byte, sink func([]byte)) (eof bool, err error) {
 	// connection cannot starve the others; with EPOLLET it must then
 	// remember to come back on its own, since no new edge will tell it to.
 	for {
-		n, err := unix.Read(fd, buf)
+		n, err := read(fd, buf)
 		switch {
 		case errors.Is(err, unix.EINTR):
 			// A signal arrived before any byte was copied; read again.
@@ -49,6 +55,8 @@ func Drain(fd int, buf []byte, sink func([]byte)) (eof bool, err error) {
 			// sent before that.
 			return true, nil
 		}
+		// A short read (n < len(buf)) says nothing about what is left:
+		// only EAGAIN says the socket is empty, so read again.
 		sink(buf[:n])
 	}
 }

@@ -85,6 +85,8 @@ func (p *Poller) Remove(fd int) error {
 // Wait blocks until at least one watched descriptor is ready or timeout
 // passes, and returns the ready ones. On timeout it returns no events and no
 // error. A negative timeout waits until something is ready; zero only looks.
+// A signal never makes Wait fail: without a timeout it goes on waiting, and
+// with one it returns early with no events, as a timeout would.
 func (p *Poller) Wait(timeout time.Duration) ([]Event, error) {
 	for {
 		n, err := unix.EpollWait(p.fd, p.events, waitMillis(timeout))

@@ -12,8 +12,11 @@ package countdown
 // Countdown is a future that is Pending for its first n polls, then Ready
 // with n. Make one with New.
 type Countdown struct {
-	n    int  // the value to finish with
-	left int  // Pending answers still to give
+	n    int // the value to finish with
+	left int // Pending answers still to give
+
+	// left == 0 cannot tell "Ready is next" from "Ready was given", so a
+	// third state needs a field of its own.
 	done bool // Ready has been returned; another Poll is a bug
 }
 

@@ -23,14 +23,17 @@ func Join[A, B any](a Future[A], b Future[B]) Future[Pair[A, B]] {
 }
 
 type joinFuture[A, B any] struct {
-	a      Future[A]  // nil once it has finished
-	b      Future[B]  // nil once it has finished
+	a Future[A] // nil once it has finished: nothing can poll or drop it then
+	b Future[B] // nil once it has finished
+
+	// A result arrives while the other future still runs, so it must be
+	// kept until Join is Ready.
 	result Pair[A, B] // the results that have come in so far
 	done   bool       // Ready has been returned; another Poll is a bug
 }
 
-// Poll polls each of a and b that has not finished, once, and keeps the
-// result of any that finishes now. It is Ready with both results in the
+// Poll polls each of a and b that has not finished, once, passing on the
+// Context it was given, and keeps the result of any that finishes now. It is Ready with both results in the
 // same call in which the second of them finishes, and Pending until then.
 // Polling it again after Ready panics with
 // "Join: polled after it returned Ready".
@@ -41,7 +44,9 @@ func (j *joinFuture[A, B]) Poll(cx *Context) Poll[Pair[A, B]] {
 	// Poll both in the same call, rather than b only once a has finished:
 	// that would be "a, then b" (Then), and b would make no progress while
 	// a waits. A nil future has finished; polling it again would break its
-	// contract, so we keep its result and let go of the future.
+	// contract, so we keep its result and let go of the future. Each gets
+	// cx, the Context we were given: from chapter 05 on it carries the
+	// waker, and a future polled with another could never be woken.
 	if j.a != nil {
 		if v, ok := j.a.Poll(cx).Value(); ok {
 			j.result.A, j.a = v, nil

@@ -44,8 +44,12 @@ type Greeted struct {
 type Greet struct {
 	state greetState // where the body stands; the zero value is state 1
 	conn  *Conn
-	name  string // the line read in state 1; state 3 writes it, Ready counts it
-	rest  []byte // what the write_all in progress has still to send
+
+	// A local that lives across an .await would be gone when Poll returns
+	// Pending, so it lives here; so does write_all's progress, which a
+	// compiler keeps inside the write_all future it stores in the state.
+	name string // the line read in state 1; state 3 writes it, Ready counts it
+	rest []byte // what the write_all in progress has still to send
 }
 
 // greetState says where greet's body stands: at which .await it stopped,
