@@ -170,18 +170,23 @@ func TestSleep(t *testing.T) {
 		ex, r := newRig(t)
 		box := &mailbox{}
 		Spawn(ex, "box", Future[string](box))
-		var hooked atomic.Bool
+		var hooked, flagged atomic.Bool
 		ex.beforeSleep = func() {
 			ex.beforeSleep = nil
 			hooked.Store(true)
+			flagged.Store(ex.sleeping.Bool.Load()) // as the wake will find it
 			elsewhere(func() { box.send("in the window") })
 		}
 		r.explain = func() string {
-			if !hooked.Load() {
+			switch {
+			case !hooked.Load():
 				return "the last look never happened: take it with ex.lastLook() before sleeping"
+			case !flagged.Load():
+				return "the wake came after the last look, found ex.sleeping not yet set, and did not notify: " +
+					"set the flag before the last look, not after"
 			}
-			return "the wake came after the last look, found ex.sleeping not yet set, and did not notify: " +
-				"set the flag before the last look, not after"
+			return "the wake came after the last look, found ex.sleeping set, and did not notify: " +
+				"a wake that finds the loop asleep must ring"
 		}
 
 		r.finishes(t, "Run", ex.Run)
