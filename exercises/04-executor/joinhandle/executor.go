@@ -60,9 +60,9 @@ type Joined[T any] struct {
 // its error. Polling again after Ready panics with
 // "JoinHandle: polled after it returned Ready".
 func (h *JoinHandle[T]) Poll(*Context) Poll[Joined[T]] {
-	// TODO(04-executor/joinhandle): panic if h.taken; Pending while the task
-	// has not finished; else remember in h.taken that the result was handed
-	// over, and return Ready with h.value and h.err.
+	// TODO(04-executor/joinhandle): answer as the comment above says: Pending
+	// for as long as the task is unfinished, Ready with its whole result
+	// exactly once, and a panic for any poll after that.
 	panic("TODO(04-executor/joinhandle): Pending until the task finishes, then Ready with its result, once")
 }
 
@@ -70,9 +70,10 @@ func (h *JoinHandle[T]) Poll(*Context) Poll[Joined[T]] {
 // returns its handle. It does not poll f: the loop does, when the task's
 // turn comes. It may be called from inside a running task.
 func Spawn[T any](ex *Executor, name string, f Future[T]) *JoinHandle[T] {
-	// TODO(04-executor/joinhandle): make a handle h and pass ex.spawn a poll
-	// that polls f and, once f is Ready, stores its value in h and marks h
-	// finished; and a fail that stores err in h and marks h finished. Return h.
+	// TODO(04-executor/joinhandle): make the handle, and give ex.spawn the
+	// task's two closures: the one the loop calls to poll f, through which a
+	// finished f leaves its result in the handle, and the one through which
+	// a panic finishes the handle instead.
 	panic("TODO(04-executor/joinhandle): tie the task to its handle")
 }
 

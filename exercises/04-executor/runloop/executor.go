@@ -74,10 +74,8 @@ func (ex *Executor) Run() error {
 // in the order they parked. It returns nil once done() says yes, or when
 // no task is left at all; it returns sleep's error if sleep fails.
 func (ex *Executor) runUntil(done func() bool) error {
-	// TODO(04-executor/runloop): loop while !done(). Pop ex.queue[0] and call
-	// its poll with a *Context; append it to ex.parked if it returned false.
-	// With the queue empty: return nil if nothing is parked either; else
-	// call ex.sleep (return its error, if any) and move ex.parked to the
-	// back of ex.queue.
+	// TODO(04-executor/runloop): write the loop described above. Decide who
+	// runs next, where a task that answered Pending waits, when it is safe
+	// to sleep, and what to do after a sleep that cannot say whom it was for.
 	panic("TODO(04-executor/runloop): poll queued tasks in order, park the Pending ones, sleep when none can run")
 }

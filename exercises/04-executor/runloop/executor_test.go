@@ -19,55 +19,54 @@ import (
 
 func TestRunLoop(t *testing.T) {
 	t.Run("it runs tasks in the order they were spawned", func(t *testing.T) {
-		s := newScript()
-		ex := NewExecutor(s.sleep)
+		ex, s := newScript()
 		for _, name := range []string{"a", "b", "c"} {
 			Spawn(ex, name, s.probe(name, nil))
 		}
 
-		err := within(t, "Run", ex.Run)
+		err := within(t, "Run", s.run)
 		assert.NoError(t, err, "Run")
-		assert.Equal(t, []string{"a: Ready", "b: Ready", "c: Ready"}, s.log, "what happened, in order")
+		assert.Equal(t, []string{"a: Ready", "b: Ready", "c: Ready"}, s.log,
+			"what happened, in order: first in, first out, the oldest task first")
 		assert.Equal(t, 0, s.sleeps, "calls of sleep, with every task Ready at its first poll")
 	})
 
 	t.Run("a task spawned by a running task queues behind those already there", func(t *testing.T) {
-		s := newScript()
-		ex := NewExecutor(s.sleep)
+		ex, s := newScript()
 		parent := s.probe("parent", nil)
 		parent.atFirstPoll = func() { Spawn(ex, "child", s.probe("child", nil)) }
 		Spawn(ex, "parent", parent)
 		Spawn(ex, "sibling", s.probe("sibling", nil))
 
-		err := within(t, "Run", ex.Run)
+		err := within(t, "Run", s.run)
 		assert.NoError(t, err, "Run")
-		assert.Equal(t, []string{"parent: Ready", "sibling: Ready", "child: Ready"}, s.log, "what happened, in order")
+		assert.Equal(t, []string{"parent: Ready", "sibling: Ready", "child: Ready"}, s.log,
+			"what happened, in order: a task spawned now queues behind those waiting already")
 	})
 
 	t.Run("a task that answers Pending is parked, and not polled again until the loop has slept", func(t *testing.T) {
 		var aReady bool
-		s := newScript(set(&aReady))
-		ex := NewExecutor(s.sleep)
+		ex, s := newScript(set(&aReady))
 		Spawn(ex, "a", s.probe("a", when(&aReady)))
 		Spawn(ex, "b", s.probe("b", nil))
 		Spawn(ex, "c", s.probe("c", nil))
 
-		err := within(t, "Run", ex.Run)
+		err := within(t, "Run", s.run)
 		assert.NoError(t, err, "Run")
-		assert.Equal(t, []string{"a: Pending", "b: Ready", "c: Ready", "sleep", "a: Ready"}, s.log, "what happened, in order")
+		assert.Equal(t, []string{"a: Pending", "b: Ready", "c: Ready", "sleep", "a: Ready"}, s.log,
+			"what happened, in order: a waits in the parked list until the loop has slept")
 		assert.Equal(t, 1, s.sleeps, "calls of sleep")
 	})
 
 	t.Run("after each sleep every parked task is polled again, in the order they parked, even those it was not for", func(t *testing.T) {
 		var aReady, bReady, cReady bool
-		s := newScript(set(&bReady), set(&cReady, &aReady))
-		ex := NewExecutor(s.sleep)
+		ex, s := newScript(set(&bReady), set(&cReady, &aReady))
 		a, b, c := s.probe("a", when(&aReady)), s.probe("b", when(&bReady)), s.probe("c", when(&cReady))
 		Spawn(ex, "a", a)
 		Spawn(ex, "b", b)
 		Spawn(ex, "c", c)
 
-		err := within(t, "Run", ex.Run)
+		err := within(t, "Run", s.run)
 		assert.NoError(t, err, "Run")
 		want := []string{
 			"a: Pending", "b: Pending", "c: Pending",
@@ -76,7 +75,8 @@ func TestRunLoop(t *testing.T) {
 			"sleep", // delivers c's event, then a's
 			"a: Ready", "c: Ready",
 		}
-		assert.Equal(t, want, s.log, "what happened, in order")
+		assert.Equal(t, want, s.log,
+			"what happened, in order: after each sleep the parked tasks go back on the queue, all of them, in the order they parked")
 		assert.Equal(t, 3, a.polls, "polls of a, which was Pending twice")
 		assert.Equal(t, 2, b.polls, "polls of b, which was Pending once")
 		assert.Equal(t, 3, c.polls, "polls of c, which was Pending twice")
@@ -85,21 +85,20 @@ func TestRunLoop(t *testing.T) {
 
 	t.Run("it never sleeps while a task is runnable, even one that a parking task has just spawned", func(t *testing.T) {
 		var aReady bool
-		s := newScript(set(&aReady))
-		ex := NewExecutor(s.sleep)
+		ex, s := newScript(set(&aReady))
 		a := s.probe("a", when(&aReady))
 		a.atFirstPoll = func() { Spawn(ex, "b", s.probe("b", nil)) }
 		Spawn(ex, "a", a)
 
-		err := within(t, "Run", ex.Run)
+		err := within(t, "Run", s.run)
 		assert.NoError(t, err, "Run")
-		assert.Equal(t, []string{"a: Pending", "b: Ready", "sleep", "a: Ready"}, s.log, "what happened, in order")
+		assert.Equal(t, []string{"a: Pending", "b: Ready", "sleep", "a: Ready"}, s.log,
+			"what happened, in order: b was runnable, so no sleep before it ran")
 	})
 
 	t.Run("BlockOn returns once its task is done, though another task is still parked", func(t *testing.T) {
 		var mainReady bool
-		s := newScript(set(&mainReady))
-		ex := NewExecutor(s.sleep)
+		ex, s := newScript(set(&mainReady))
 		Spawn(ex, "other", s.probe("other", never))
 
 		var v string
@@ -109,13 +108,13 @@ func TestRunLoop(t *testing.T) {
 		})
 		assert.NoError(t, err, "BlockOn")
 		assert.Equal(t, "main", v, "what BlockOn returned")
-		assert.Equal(t, []string{"other: Pending", "main: Pending", "sleep", "other: Pending", "main: Ready"}, s.log, "what happened, in order")
+		assert.Equal(t, []string{"other: Pending", "main: Pending", "sleep", "other: Pending", "main: Ready"}, s.log,
+			"what happened, in order")
 		assert.Equal(t, []string{"other"}, names(ex.parked), "tasks left parked after BlockOn")
 	})
 
 	t.Run("BlockOn returns before it polls the tasks queued behind its own, and Run picks them up later", func(t *testing.T) {
-		s := newScript()
-		ex := NewExecutor(s.sleep)
+		ex, s := newScript()
 		mainTask := s.probe("main", nil)
 		mainTask.atFirstPoll = func() { Spawn(ex, "child", s.probe("child", nil)) }
 
@@ -126,43 +125,41 @@ func TestRunLoop(t *testing.T) {
 		})
 		assert.NoError(t, err, "BlockOn")
 		assert.Equal(t, "main", v, "what BlockOn returned")
-		assert.Equal(t, []string{"main: Ready"}, s.log, "what happened in BlockOn")
+		assert.Equal(t, []string{"main: Ready"}, s.log,
+			"what happened in BlockOn: it returns as soon as main is Ready, so done() is asked before every task, not only when the queue is empty")
 		assert.Equal(t, []string{"child"}, names(ex.queue), "tasks left queued after BlockOn")
 
-		err = within(t, "Run after BlockOn", ex.Run)
+		err = within(t, "Run after BlockOn", s.run)
 		assert.NoError(t, err, "Run after BlockOn")
 		assert.Equal(t, []string{"main: Ready", "child: Ready"}, s.log, "what happened in BlockOn, then in Run")
 	})
 
 	t.Run("with no task at all, Run returns at once without sleeping", func(t *testing.T) {
-		s := newScript()
-		ex := NewExecutor(s.sleep)
+		_, s := newScript()
 
-		err := within(t, "Run", ex.Run)
+		err := within(t, "Run", s.run)
 		assert.NoError(t, err, "Run with no task")
 		assert.Equal(t, 0, s.sleeps, "calls of sleep")
 	})
 
 	t.Run("when every task is parked and sleep says nothing can wake them, Run returns that error instead of hanging", func(t *testing.T) {
-		s := newScript(stuck)
-		ex := NewExecutor(s.sleep)
+		ex, s := newScript(stuck)
 		Spawn(ex, "a", s.probe("a", never))
 		Spawn(ex, "b", s.probe("b", never))
 
-		err := within(t, "Run", ex.Run)
-		assert.ErrorIs(t, err, ErrStuck, "Run")
+		err := within(t, "Run", s.run)
+		assert.ErrorIs(t, err, ErrStuck, "Run, after sleep returned ErrStuck: sleep's error ends the loop, and Run returns it")
 		assert.Equal(t, []string{"a: Pending", "b: Pending", "sleep"}, s.log, "what happened, in order")
 	})
 
 	t.Run("BlockOn returns sleep's error too, for a task that can never finish", func(t *testing.T) {
-		s := newScript(stuck)
-		ex := NewExecutor(s.sleep)
+		ex, s := newScript(stuck)
 
 		err := within(t, "BlockOn", func() error {
 			_, err := BlockOn(ex, "main", s.probe("main", never))
 			return err
 		})
-		assert.ErrorIs(t, err, ErrStuck, "BlockOn")
+		assert.ErrorIs(t, err, ErrStuck, "BlockOn, after sleep returned ErrStuck")
 		assert.Equal(t, []string{"main: Pending", "sleep"}, s.log, "what happened, in order")
 	})
 }
@@ -170,28 +167,73 @@ func TestRunLoop(t *testing.T) {
 // script is the test's side of the conversation: the log that the probes
 // and the fake sleep write to, and the events that sleep delivers.
 type script struct {
+	ex     *Executor      // the executor that sleeps here, to check when it does
 	log    []string       // what happened, in order: "a: Pending", "b: Ready", "sleep"
 	events []func() error // what each call of sleep does, in turn
 	sleeps int            // calls of sleep
+	failed error          // what the last sleep returned, if it failed
+	idle   int            // calls of done since the last poll or sleep
 }
 
-// newScript returns a script whose sleep delivers events, one per call.
-func newScript(events ...func() error) *script {
-	return &script{events: events}
+// newScript returns an executor that sleeps in a new script, and the
+// script, whose sleep delivers events, one per call.
+func newScript(events ...func() error) (*Executor, *script) {
+	s := &script{events: events}
+	s.ex = NewExecutor(s.sleep)
+	return s.ex, s
 }
 
-// sleep is the fake epoll_wait. A loop that calls it more often than the
-// test scripted events for has a bug: it sleeps while a task could run, or
-// sleeps again without polling the tasks it woke. Then sleep panics, rather
-// than return an error, so that even a loop that ignores errors stops.
+// sleep is the fake epoll_wait. It checks that the loop had every reason to
+// call it, and panics when not, rather than return an error, so that even a
+// loop that ignores errors stops, with a message that names its mistake.
 func (s *script) sleep() error {
 	s.sleeps++
+	s.idle = 0
 	s.log = append(s.log, "sleep")
+	switch {
+	case s.failed != nil:
+		panic(fmt.Sprintf("sleep called again after it returned %q: an error from sleep ends the loop; log so far: %q",
+			s.failed, s.log))
+	case len(s.ex.queue) > 0:
+		panic(fmt.Sprintf("sleep called while task %s is on the run queue: sleep only when no task can run; log so far: %q",
+			s.ex.queue[0].name, s.log))
+	case len(s.ex.parked) == 0:
+		panic(fmt.Sprintf("sleep called with no task parked: every task had finished, and in the chapter this epoll_wait "+
+			"would never return; return nil instead; log so far: %q", s.log))
+	}
+	for i, t := range s.ex.parked {
+		for _, u := range s.ex.parked[:i] {
+			if t == u {
+				panic(fmt.Sprintf("task %s is parked twice: once the parked tasks are back on the queue, "+
+					"empty the parked list; log so far: %q", t.name, s.log))
+			}
+		}
+	}
 	if s.sleeps > len(s.events) {
 		panic(fmt.Sprintf("sleep called %d time(s), but the test scripted only %d event(s) to deliver; log so far: %q",
 			s.sleeps, len(s.events), s.log))
 	}
-	return s.events[s.sleeps-1]()
+	s.failed = s.events[s.sleeps-1]()
+	return s.failed
+}
+
+// maxIdle bounds the turns a loop may take without polling a task or
+// sleeping: a loop that goes round and round with nothing queued and
+// nothing parked has missed that it is done.
+const maxIdle = 10_000
+
+// run is what Run does, runUntil with a done that never says yes; this
+// done also stops a loop that spins without doing anything, so that the
+// test fails at once with a message, instead of after patience.
+func (s *script) run() error {
+	return s.ex.runUntil(func() bool {
+		s.idle++
+		if s.idle > maxIdle {
+			panic(fmt.Sprintf("the loop asked done() %d times without polling a task or sleeping: "+
+				"with nothing queued and nothing parked, runUntil returns nil; log so far: %q", maxIdle, s.log))
+		}
+		return false
+	})
 }
 
 // set returns an event that sets each flag: what a socket becoming ready is
@@ -248,6 +290,7 @@ func (s *script) probe(name string, until func() bool) *probe {
 
 func (p *probe) Poll(*Context) Poll[string] {
 	p.polls++
+	p.s.idle = 0
 	if p.finished {
 		panic(fmt.Sprintf("probe %s: polled after it returned Ready; log so far: %q", p.name, p.s.log))
 	}

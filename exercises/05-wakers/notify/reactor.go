@@ -48,11 +48,30 @@ type Reactor struct {
 	// loop has drained the eventfd: while it is set, the counter is (or is
 	// about to be) non-zero, so the loop will wake, and one more write
 	// would only cost a system call.
-	notified atomic.Bool
+	notified flag
 
 	// beforeRead, if set, runs in readCounter just before the read: the
 	// tests use it to land a Notify at exactly that moment.
 	beforeRead func()
+}
+
+// flag is an atomic.Bool that the tests can interrupt. Load reads the flag
+// and then, if a test has set afterLoad, runs it before it returns: so a
+// test can land another goroutine's Notify exactly between a read of the
+// flag and whatever its caller does with what it read. Store, Swap and
+// CompareAndSwap are atomic.Bool's own, in one step, with no gap for a hook.
+type flag struct {
+	atomic.Bool
+	afterLoad func() // set by a test before the flag is shared
+}
+
+// Load reports whether the flag is set.
+func (f *flag) Load() bool {
+	v := f.Bool.Load()
+	if f.afterLoad != nil {
+		f.afterLoad()
+	}
+	return v
 }
 
 // maxEvents is how many ready descriptors one epoll_wait may return. The
@@ -94,10 +113,9 @@ func NewReactor() (*Reactor, error) {
 // counter is full, so the loop will wake anyway; any other error cannot
 // happen on a valid eventfd.
 func (r *Reactor) Notify() {
-	// TODO(05-wakers/notify): turn r.notified from false to true with
-	// CompareAndSwap, and return if another call already had. Then write
-	// the number 1 to r.efd with unix.Write: 8 bytes, filled in by
-	// binary.NativeEndian.PutUint64. Try again on unix.EINTR.
+	// TODO(05-wakers/notify): write 1 to the eventfd as the comment above
+	// says, and let exactly one call of a burst get as far as the write,
+	// however many goroutines call at once.
 	panic("TODO(05-wakers/notify): write 1 to the eventfd, once per burst: only the call that sets r.notified writes")
 }
 
@@ -145,11 +163,11 @@ func (r *Reactor) Wait(timeout time.Duration) (notified bool, err error) {
 // the loop's goroutine each time epoll_wait reports the eventfd. It reads
 // the counter with r.readCounter, which returns its error, if any, and
 // clears r.notified. Which of the two comes first decides whether a Notify
-// that lands in between is lost; see the README.
+// that lands in between is lost.
 func (r *Reactor) drain() error {
-	// TODO(05-wakers/notify): read the counter with r.readCounter (return
-	// its error, if any), and clear r.notified, in the order that loses no
-	// Notify.
+	// TODO(05-wakers/notify): empty the eventfd, through r.readCounter
+	// (where the tests land a Notify), and clear r.notified, in the order
+	// that loses no Notify.
 	panic("TODO(05-wakers/notify): empty the eventfd and clear r.notified, in the right order")
 }
 

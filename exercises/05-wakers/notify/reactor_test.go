@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,13 +30,19 @@ const (
 	// pending: it needs microseconds, so 5 s is far beyond that on any
 	// machine, and a lost Notify fails the test instead of hanging it.
 	patience = 5 * time.Second
+	// holdOff bounds how long a test's hook holds one Notify in a window
+	// while another goes through. It is only reached when a correct
+	// Notify serialises the two with a lock (the other one waits for it),
+	// which is as good as an atomic step; then the hook lets go.
+	holdOff = 500 * time.Millisecond
 )
 
 func TestNotify(t *testing.T) {
 	t.Run("one Notify adds 1 to the eventfd's counter", func(t *testing.T) {
 		r := newTestReactor(t)
 		r.Notify()
-		assert.Equal(t, int64(1), counter(t, r), "the eventfd's counter after one Notify")
+		assert.Equal(t, int64(1), counter(t, r), "the eventfd's counter after one Notify: the number 1, as 8 bytes in the "+
+			"machine's byte order (72057594037927936 is 1<<56: a 1 put in the wrong end)")
 	})
 
 	t.Run("a burst of Notify from 8 goroutines, 1000 each, costs one write", func(t *testing.T) {
@@ -60,23 +67,64 @@ func TestNotify(t *testing.T) {
 			}
 			start.Done()
 			done.Wait()
-			if !assert.Equal(t, int64(1), counter(t, r), "the eventfd's counter after %d calls of Notify, in round %d: one per write",
-				goroutines*each, round+1) {
+			if !assert.Equal(t, int64(1), counter(t, r), "the eventfd's counter after %d calls of Notify, in round %d: "+
+				"one per write, and a burst costs one write, by the call that sets r.notified", goroutines*each, round+1) {
 				break
 			}
 			r.notified.Store(false)
 		}
 	})
 
+	t.Run("a second Notify between the first one's read of notified and its update does not write again", func(t *testing.T) {
+		// The flag's hook runs right after the first Notify has read
+		// notified (false), before it acts on what it read. There a second
+		// Notify runs from start to end, on another goroutine. A Notify
+		// that reads, then sets, lets both write; one atomic swap lets
+		// exactly one through.
+		r := newTestReactor(t)
+		var hooked atomic.Bool
+		second := make(chan any, 1) // what the second Notify panicked with, or nil
+		r.notified.afterLoad = func() {
+			if !hooked.CompareAndSwap(false, true) {
+				return // the second Notify's own read: no hook for it
+			}
+			go func() {
+				defer func() { second <- recover() }()
+				r.Notify()
+			}()
+			select {
+			case p := <-second:
+				second <- p // for the test below
+			case <-time.After(holdOff):
+				// The second Notify waits for a lock the first one holds:
+				// they are serialised, which is as good as a swap.
+			}
+		}
+
+		r.Notify()
+		if hooked.Load() {
+			select {
+			case p := <-second:
+				require.Nil(t, p, "the second Notify panicked")
+			case <-time.After(patience):
+				require.FailNow(t, "the second Notify did not return")
+			}
+		}
+		r.notified.afterLoad = nil
+		assert.Equal(t, int64(1), counter(t, r), "the eventfd's counter after two calls of Notify, the second of which ran "+
+			"between the first one's Load of r.notified and its Store: both saw false, and both wrote. "+
+			"Read and set in one step: CompareAndSwap")
+	})
+
 	t.Run("Wait returns for a Notify, and drains the eventfd", func(t *testing.T) {
 		r := newTestReactor(t)
 		r.Notify()
-		require.True(t, readable(t, r), "the eventfd after Notify: readable if a write reached it")
+		require.True(t, readable(t, r), "the eventfd after Notify: readable if a write reached it (a write to an eventfd is exactly 8 bytes; fewer fail with EINVAL)")
 		notified, err := r.Wait(patience)
 		require.NoError(t, err, "Wait")
 		assert.True(t, notified, "Wait after a Notify reports it")
-		assert.Equal(t, int64(0), counter(t, r), "the eventfd's counter after Wait: drained")
-		assert.False(t, r.notified.Load(), "r.notified after the drain")
+		assert.Equal(t, int64(0), counter(t, r), "the eventfd's counter after Wait: drained, with r.readCounter")
+		assert.False(t, r.notified.Load(), "r.notified after the drain: cleared, or every later Notify is skipped")
 	})
 
 	t.Run("after the drain the eventfd is quiet: a loop that waits does not spin", func(t *testing.T) {
@@ -96,7 +144,8 @@ func TestNotify(t *testing.T) {
 				spurious++
 			}
 		}
-		assert.Equal(t, 0, spurious, "Waits that reported a Notify within %v of the drain, with nobody calling Notify", quiet)
+		assert.Equal(t, 0, spurious, "Waits that reported a Notify within %v of the drain, with nobody calling Notify: "+
+			"an eventfd left undrained stays readable, level-triggered, and every epoll_wait returns at once", quiet)
 		assert.Equal(t, int64(1), r.waits-waits, "epoll_wait calls that returned within %v of the drain", quiet)
 	})
 
@@ -105,7 +154,8 @@ func TestNotify(t *testing.T) {
 		notifyAndWait(t, r)
 
 		r.Notify()
-		assert.Equal(t, int64(1), counter(t, r), "the eventfd's counter after a Notify that follows a drain")
+		assert.Equal(t, int64(1), counter(t, r), "the eventfd's counter after a Notify that follows a drain: "+
+			"the drain clears r.notified, so the next Notify writes again")
 	})
 
 	t.Run("a Notify that lands during the drain, before the read, is not lost and writes nothing", func(t *testing.T) {
@@ -139,6 +189,10 @@ func TestNotify(t *testing.T) {
 
 	t.Run("round after round, a burst of Notify from many goroutines always ends the Wait", func(t *testing.T) {
 		r := newTestReactor(t)
+		// First, one by one, so that a Notify that cannot write twice
+		// fails here, at once, rather than after patience in a round.
+		notifyAndWait(t, r)
+		notifyAndWait(t, r)
 		const rounds, goroutines = 200, 8
 		for round := range rounds {
 			var start, done sync.WaitGroup
@@ -197,7 +251,7 @@ func openFDs(t *testing.T) int {
 func notifyAndWait(t *testing.T, r *Reactor) {
 	t.Helper()
 	r.Notify()
-	require.True(t, readable(t, r), "the eventfd after Notify: readable if a write reached it")
+	require.True(t, readable(t, r), "the eventfd after Notify: readable if a write reached it (a write to an eventfd is exactly 8 bytes; fewer fail with EINVAL)")
 	notified, err := r.Wait(patience)
 	require.NoError(t, err, "Wait")
 	require.True(t, notified, "Wait after a Notify reports it")

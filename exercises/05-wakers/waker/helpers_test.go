@@ -13,10 +13,18 @@ import (
 )
 
 // patience bounds every run of the loop. A correct loop needs microseconds
-// here, so five seconds is far beyond that, even under the race detector on
-// a loaded machine. The bugs these tests pin make the loop sleep for ever;
-// then the test says so after patience, rather than hang.
-const patience = 5 * time.Second
+// here, so two seconds is far beyond that, even under the race detector on
+// a loaded machine. The bugs these tests pin make the loop sleep for ever.
+// Where every wake is over before the loop sleeps, sleep sees the loss at
+// once (see lost); otherwise the test says so after patience, rather than
+// hang.
+const patience = 2 * time.Second
+
+// holdOff bounds how long a test's hook holds one goroutine in a window
+// while another goes through it. It is only reached when a correct
+// solution serialises the two with a lock (the other one waits for it),
+// which is as good as an atomic step; then the hook lets go.
+const holdOff = 500 * time.Millisecond
 
 // rig is the tests' side of an executor: the fake kernel it sleeps in, and
 // the goroutines that wake its tasks from outside.
@@ -27,6 +35,7 @@ const patience = 5 * time.Second
 // contract as the chapter's eventfd, whose counter keeps a write until the
 // loop drains it.
 type rig struct {
+	ex     *Executor     // the executor that sleeps here
 	rung   chan struct{} // holds one ring, or none
 	closed chan struct{} // closed when the test ends: a loop still asleep gives up
 	rings  atomic.Int64  // calls of notify
@@ -40,6 +49,7 @@ type rig struct {
 	explain func() string
 
 	background sync.WaitGroup // goroutines started by goBackground
+	running    atomic.Int64   // ... that have not returned yet
 	panics     chan any       // what they panicked with, if they did
 }
 
@@ -52,7 +62,8 @@ func newRig(t *testing.T) (*Executor, *rig) {
 		panics: make(chan any, 64),
 	}
 	t.Cleanup(func() { close(r.closed) })
-	return NewExecutor(r.sleep, r.notify), r
+	r.ex = NewExecutor(r.sleep, r.notify)
+	return r.ex, r
 }
 
 func (r *rig) notify() {
@@ -65,8 +76,15 @@ func (r *rig) notify() {
 
 func (r *rig) sleep() {
 	r.sleeps.Add(1)
+	if len(r.ex.queue) > 0 {
+		panic(fmt.Sprintf("the loop went to sleep with task %s on its run queue: when the last look finds a task, "+
+			"do not sleep (sleep called %d time(s), notify %d)", r.ex.queue[0].name, r.sleeps.Load(), r.rings.Load()))
+	}
 	if f := r.onSleep; f != nil {
 		f()
+	}
+	if why := r.lost(); why != "" {
+		panic(why)
 	}
 	select {
 	case <-r.rung:
@@ -75,6 +93,34 @@ func (r *rig) sleep() {
 		// the loop's goroutine here instead of leaving it blocked.
 		runtime.Goexit()
 	}
+}
+
+// lost reports a sleep that can never end, or "" if it cannot tell: the
+// loop is going to sleep with a task on woken and no ring to get it out,
+// while no wake is under way that could still ring (every goroutine the
+// test started to wake a task has returned). It runs on the loop's
+// goroutine, as sleep begins, after onSleep.
+func (r *rig) lost() string {
+	if len(r.ex.queue) > 0 {
+		// Empty when sleep began: a wake from another goroutine put it there.
+		return fmt.Sprintf("a wake put task %s on the run queue itself, which belongs to the loop's goroutine and "+
+			"which a sleeping loop does not look at: wakes go through ex.woken", r.ex.queue[0].name)
+	}
+	if r.running.Load() > 0 || len(r.rung) > 0 {
+		return "" // a wake may still ring; or one has, and the sleep ends at once
+	}
+	r.ex.mu.Lock()
+	woken := len(r.ex.woken)
+	r.ex.mu.Unlock()
+	if woken == 0 {
+		return ""
+	}
+	msg := fmt.Sprintf("the loop went to sleep with a task on ex.woken and no ring to wake it: a wake was lost "+
+		"(sleep called %d time(s), notify %d)", r.sleeps.Load(), r.rings.Load())
+	if r.explain != nil {
+		msg += "; " + r.explain()
+	}
+	return msg
 }
 
 // finishes runs run (the loop) on a goroutine of its own and fails the
@@ -129,8 +175,10 @@ func (r *rig) finishes(t *testing.T, what string, run func()) {
 // panic there fails the test through finishes.
 func (r *rig) goBackground(f func()) {
 	r.background.Add(1)
+	r.running.Add(1)
 	go func() {
 		defer r.background.Done()
+		defer r.running.Add(-1)
 		defer func() {
 			if p := recover(); p != nil {
 				r.panics <- p

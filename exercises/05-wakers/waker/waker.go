@@ -40,10 +40,9 @@ func (w *Waker) Wake() {
 //     because a sleeping loop does not look at ex.woken until something
 //     ends its sleep.
 func (ex *Executor) wake(t *Task) {
-	// TODO(05-wakers/waker): return if t.done is set. Flip t.queued from
-	// false to true in one atomic step; if another wake got there first,
-	// return. Append t to ex.woken under ex.mu. Then, if ex.sleeping is
-	// set, call ex.notify.
+	// TODO(05-wakers/waker): keep the three rules above, with any number of
+	// goroutines in here at once, and in an order that cannot miss a loop
+	// on its way to sleep (sleepUntilWoken is the loop's side of it).
 	panic("TODO(05-wakers/waker): queue the task once however often it is woken, skip finished tasks, notify a sleeping loop")
 }
 

@@ -29,27 +29,24 @@ type readLineFuture struct {
 }
 
 // Poll returns the next line as soon as c.in holds one, reading more only
-// when it does not. In a loop:
+// when it does not:
 //
-//  1. A '\n' in c.in (past the bytes already scanned) ends a line. If the
-//     line, '\n' included, is longer than max, finish with ErrLineTooLong.
-//     Otherwise finish with the line, and keep the bytes after it in c.in
-//     for the next ReadLine.
-//  2. No '\n': if c.in already holds more than max bytes, the line is too
-//     long whatever comes next: finish with ErrLineTooLong, before reading
-//     any more.
-//  3. If the peer has shut its side (c.eof), finish with what c.in holds,
-//     which may be nothing, and io.EOF; empty c.in.
-//  4. Read. Bytes: append them to c.in (the read's buffer is reused) and go
-//     round again. io.EOF: go round again, to step 3. EAGAIN: hand the waker
-//     over with c.wakeOn(cx.Waker) and return Pending. Another error:
-//     finish with it.
+//   - a line comes with its '\n', and the bytes after it stay in c.in for
+//     the next ReadLine;
+//   - a line of more than max bytes, '\n' included, is ErrLineTooLong, and
+//     c.in never holds more than max bytes plus one read of a line that has
+//     no '\n' yet, whatever the peer sends;
+//   - once the peer has shut its side (c.eof), what c.in still holds comes
+//     with io.EOF, and after that (nil, io.EOF), with no read;
+//   - a read that says EAGAIN hands the task's waker over (c.wakeOn) and
+//     ends the poll with Pending; any other read error ends ReadLine.
 //
 // Finish with r.finish. Polling again after Ready panics with
 // "ReadLine: polled after it returned Ready".
 func (r *readLineFuture) Poll(cx *Context) Poll[Result[[]byte]] {
-	// TODO(06-full-runtime/readline): follow the four steps above, in a
-	// loop: a line in c.in, then the limit, then EOF, then one read.
+	// TODO(06-full-runtime/readline): keep the rules above: look before you
+	// read, refuse a line before you have read too much of it, and never
+	// read again before the waker you handed over has run.
 	panic("TODO(06-full-runtime/readline): return the next line from c.in, reading more while there is none; refuse a line over max before reading more; io.EOF at the end; on EAGAIN hand over the waker and return Pending")
 }
 

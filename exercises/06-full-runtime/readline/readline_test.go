@@ -27,7 +27,7 @@ func TestReadLine(t *testing.T) {
 			require.True(t, ok, "ReadLine, expecting %q, returned Pending, though the line is in c.in already: "+
 				"the client waits for its echo, and nothing more will come to wake the task", want)
 			require.NoError(t, r.Err, "ReadLine, expecting %q", want)
-			assert.Equal(t, want, string(r.Value), "line")
+			assert.Equal(t, want, string(r.Value), "line returned: its bytes must not change before the caller has seen them")
 		}
 		assert.Equal(t, 1, src.reads, "reads for three lines that came in one read: the rest waits in c.in")
 		_, ok := c.ReadLine(100).Poll(&Context{Waker: &Waker{}}).Value()
@@ -39,7 +39,8 @@ func TestReadLine(t *testing.T) {
 		for i := 1; i < len(text); i++ {
 			c, _ := newConn(data(text[:i]), again(), data(text[i:]), eof())
 			if !assert.Equal(t, []string{"hello, world\n", "bye\n"}, readAll(t, c, 100),
-				"lines, from %q then EAGAIN then %q", text[:i], text[i:]) {
+				"lines, from %q then EAGAIN then %q: the first piece is kept, copied, and nothing after a newline is lost",
+				text[:i], text[i:]) {
 				break // the first split that fails says enough
 			}
 		}
@@ -52,14 +53,15 @@ func TestReadLine(t *testing.T) {
 			steps = append(steps, data(text[i:i+1]), again())
 		}
 		c, src := newConn(append(steps, eof())...)
-		assert.Equal(t, text, string(readLine(t, c, 100).Value), "line")
+		assert.Equal(t, text, string(readLine(t, c, 100).Value), "line: each byte is kept, copied, since the next read reuses the read buffer")
 		assert.Equal(t, 2*len(text)-1, src.reads, "reads: each byte, and EAGAIN after each but the newline, which ends the line")
 	})
 
 	t.Run("the bytes kept between reads are copied out of the read buffer, which the next read reuses", func(t *testing.T) {
 		c, _ := newConn(data("first\nsec"), again(), data("ond\n"), eof())
 		assert.Equal(t, "first\n", string(readLine(t, c, 100).Value), "first line")
-		assert.Equal(t, "second\n", string(readLine(t, c, 100).Value), "second line: \"sec\" was kept from the first read")
+		assert.Equal(t, "second\n", string(readLine(t, c, 100).Value),
+			"second line: \"sec\" was kept from the first read, copied, since the next read reuses the read buffer")
 	})
 
 	t.Run("EAGAIN: ReadLine hands the task's waker over and returns Pending, without reading again", func(t *testing.T) {
@@ -92,7 +94,7 @@ func TestReadLineLimit(t *testing.T) {
 		line := strings.Repeat("x", 99) + "\n" // 100 bytes
 		c, _ := newConn(data(line+"x"+line), eof())
 		r := readLine(t, c, 100)
-		require.NoError(t, r.Err, "ReadLine of a line of exactly 100 bytes, with max 100")
+		require.NoError(t, r.Err, "ReadLine of a line of exactly 100 bytes, with max 100: max counts the newline, and a line of exactly max bytes is fine")
 		assert.Equal(t, line, string(r.Value), "the line of exactly max bytes")
 		r = readLine(t, c, 100)
 		assert.ErrorIs(t, r.Err, ErrLineTooLong, "ReadLine of a line of 101 bytes, with max 100")
@@ -103,7 +105,7 @@ func TestReadLineLimit(t *testing.T) {
 		c, _ := newConn(data(strings.Repeat("x", 99)+"\n"+strings.Repeat("y", 100)), again(), eof())
 		require.NoError(t, readLine(t, c, 100).Err, "the first line")
 		r := readLine(t, c, 100)
-		assert.Equal(t, strings.Repeat("y", 100), string(r.Value), "a last line of exactly max bytes, with no newline")
+		assert.Equal(t, strings.Repeat("y", 100), string(r.Value), "a last line of exactly max bytes, with no newline: not too long")
 		assert.Equal(t, io.EOF, r.Err, "ReadLine's error at the end")
 	})
 
@@ -121,7 +123,8 @@ func TestReadLineLimit(t *testing.T) {
 		r := readLine(t, c, max)
 		assert.ErrorIs(t, r.Err, ErrLineTooLong, "ReadLine of 10 MiB with no newline, with max %d", max)
 		assert.Equal(t, 0, len(r.Value), "bytes returned of the line that was too long")
-		assert.LessOrEqual(t, src.bytes, max+readSize, "bytes read of the 10 MiB, with max %d and reads of %d", max, readSize)
+		assert.LessOrEqual(t, src.bytes, max+readSize, "bytes read of the 10 MiB, with max %d and reads of %d: "+
+			"the limit is checked before every read, not when a newline comes", max, readSize)
 		assert.LessOrEqual(t, len(c.in), max+readSize, "bytes held in c.in, with max %d and reads of %d", max, readSize)
 	})
 
@@ -134,7 +137,8 @@ func TestReadLineLimit(t *testing.T) {
 		c, src := newConn(append(steps, eof())...)
 		r := readLine(t, c, max)
 		assert.ErrorIs(t, r.Err, ErrLineTooLong, "ReadLine of a line that trickles in a KiB at a time, with max %d", max)
-		assert.LessOrEqual(t, src.bytes, max+1<<10, "bytes read, with max %d, in reads of 1 KiB", max)
+		assert.LessOrEqual(t, src.bytes, max+1<<10, "bytes read, with max %d, in reads of 1 KiB: the limit is checked "+
+			"before every read, in every poll", max)
 	})
 }
 
@@ -142,7 +146,8 @@ func TestReadLineEOF(t *testing.T) {
 	t.Run("a last line without a newline comes with io.EOF, then (nil, io.EOF), again and again", func(t *testing.T) {
 		c, src := newConn(data("full\npartial"), eof())
 		assert.Equal(t, Result[[]byte]{Value: []byte("full\n")}, readLine(t, c, 100), "first ReadLine")
-		assert.Equal(t, Result[[]byte]{Value: []byte("partial"), Err: io.EOF}, readLine(t, c, 100), "second ReadLine: the rest, with EOF")
+		assert.Equal(t, Result[[]byte]{Value: []byte("partial"), Err: io.EOF}, readLine(t, c, 100),
+			"second ReadLine: the rest, with EOF. A last line without a newline is still a line")
 		assert.Equal(t, Result[[]byte]{Err: io.EOF}, readLine(t, c, 100), "third ReadLine: nothing left")
 		assert.Equal(t, Result[[]byte]{Err: io.EOF}, readLine(t, c, 100), "fourth ReadLine: nothing left")
 		assert.Equal(t, 0, src.afterEOF, "reads after the source said EOF: c.eof remembers, and no read can bring more")

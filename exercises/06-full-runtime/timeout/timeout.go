@@ -25,8 +25,8 @@ import (
 // os.ErrDeadlineExceeded with errors.Is, as the net package's timeouts do,
 // so that code written for net.Conn deadlines recognises it.
 //
-// TODO(06-full-runtime/timeout): make errors.Is(ErrTimeout,
-// os.ErrDeadlineExceeded) true: build it with fmt.Errorf and %w.
+// TODO(06-full-runtime/timeout): make ErrTimeout match
+// os.ErrDeadlineExceeded with errors.Is, as said above, and keep its text.
 var ErrTimeout = errors.New("timed out")
 
 // Result is a value or an error: what a fallible future finishes with,
@@ -42,8 +42,8 @@ type Result[T any] struct {
 // first poll: a task may wait a while before it is polled, and a limit
 // that starts late is not the one asked for.
 func Timeout[T any](rt *Runtime, d time.Duration, f Future[T]) Future[Result[T]] {
-	// TODO(06-full-runtime/timeout): return a *timeoutFuture[T] that holds
-	// f and the time limit, rt.Sleep(d), made here and now.
+	// TODO(06-full-runtime/timeout): return the state machine below, with
+	// all it needs; the limit counts from this call.
 	panic("TODO(06-full-runtime/timeout): make the time limit's Sleep now, and return a timeoutFuture that holds it and f")
 }
 
@@ -70,10 +70,9 @@ type timeoutFuture[T any] struct {
 // a Timeout of 0 still gives f one poll. Polling again after Ready panics
 // with "Timeout: polled after it returned Ready".
 func (t *timeoutFuture[T]) Poll(cx *Context) Poll[Result[T]] {
-	// TODO(06-full-runtime/timeout): panic if done. Poll t.inner with cx;
-	// if it is Ready, drop t.sleep and return its value. Else poll t.sleep
-	// with cx; if it is Ready, drop t.inner and return ErrTimeout. Set the
-	// fields to nil and done to true before each Ready. Else Pending.
+	// TODO(06-full-runtime/timeout): poll as the comment above says: who
+	// goes first, with which Context, and letting go of the loser the moment
+	// there is a winner.
 	panic("TODO(06-full-runtime/timeout): poll f, then the sleep; Ready with whichever finishes first, and drop the other")
 }
 
@@ -82,7 +81,7 @@ func (t *timeoutFuture[T]) Poll(cx *Context) Poll[Result[T]] {
 // that f lets go of what it holds and the timer leaves the heap. On a
 // Timeout that has finished, or was dropped before, it does nothing.
 func (t *timeoutFuture[T]) Drop() {
-	// TODO(06-full-runtime/timeout): drop t.inner and t.sleep (drop, from
-	// future.go, skips nil and futures with no Drop), then set them to nil.
+	// TODO(06-full-runtime/timeout): let go of f and the sleep, so that a
+	// second Drop, or a Drop after Ready, does nothing.
 	panic("TODO(06-full-runtime/timeout): drop f and the sleep, once")
 }

@@ -56,9 +56,8 @@ func (ts *Timers) add(deadline time.Time, w *Waker) *timer {
 // will wake its task. Removing it twice, or removing a timer that has
 // fired, is harmless: both are out of the heap already, with index -1.
 func (ts *Timers) remove(t *timer) {
-	// TODO(06-full-runtime/timers): if t is still in the heap (t.index is
-	// not -1), take it out with heap.Remove, which restores the heap order
-	// and sets t.index to -1 (through timerHeap.Pop).
+	// TODO(06-full-runtime/timers): cancel t as the comment above says,
+	// without breaking the heap's order, and without searching for t.
 	panic("TODO(06-full-runtime/timers): take t out of the heap if it is still in it; a second remove does nothing")
 }
 
@@ -68,8 +67,8 @@ func (ts *Timers) len() int { return len(ts.heap) }
 // untilNext returns how long from now until the earliest deadline: 0 if it
 // has passed already, -1 if there is no timer at all.
 func (ts *Timers) untilNext(now time.Time) time.Duration {
-	// TODO(06-full-runtime/timers): -1 with no timer; else the time from
-	// now to the deadline at the root of the heap, but never less than 0.
+	// TODO(06-full-runtime/timers): answer as the comment above says, from
+	// the one timer a heap keeps in order.
 	panic("TODO(06-full-runtime/timers): return -1 with no timer, else the time until the earliest deadline, never below 0")
 }
 
@@ -77,9 +76,9 @@ func (ts *Timers) untilNext(now time.Time) time.Duration {
 // and returns how many fired. Those timers leave the heap and are marked
 // fired (a Sleep that is polled again looks at that); the others stay.
 func (ts *Timers) fire(now time.Time) int {
-	// TODO(06-full-runtime/timers): while the root of the heap is due
-	// (its deadline is not after now), heap.Pop it, mark it fired and
-	// call its waker. Return how many fired.
+	// TODO(06-full-runtime/timers): wake the due timers as the comment
+	// above says: earliest first, each once, leaving in the heap only the
+	// timers that are not due yet.
 	panic("TODO(06-full-runtime/timers): pop and wake every due timer, earliest first; leave the others")
 }
 

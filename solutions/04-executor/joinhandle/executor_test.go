@@ -23,20 +23,21 @@ func TestJoinHandle(t *testing.T) {
 
 		_, ok := pollHandle(t, h, "Poll of the handle before Run")
 		// require, not assert: a handle that answered Ready here is used up.
-		require.False(t, ok, "Poll of the handle before Run is Pending")
+		require.False(t, ok, "Poll of the handle before Run is Pending: its task has not even run")
 		require.NoError(t, ex.Run(), "Run")
 		j, ok := pollHandle(t, h, "Poll of the handle after Run")
 		assert.True(t, ok, "Poll of the handle after Run is Ready")
-		assert.Equal(t, Joined[int]{Value: 42}, j, "what the handle yielded")
+		assert.Equal(t, Joined[int]{Value: 42}, j, "what the handle yielded: the value its task was Ready with")
 	})
 
 	t.Run("a handle may be polled any number of times while its task is unfinished", func(t *testing.T) {
 		ex := NewExecutor()
 		h := Spawn(ex, "never", never[string]())
-		require.ErrorIs(t, ex.Run(), ErrStuck, "Run with a task that never finishes")
+		require.ErrorIs(t, ex.Run(), ErrStuck,
+			"Run with a task that never finishes: the task's poll says finished only when its future is Ready")
 
 		for i := 1; i <= 3; i++ {
-			what := fmt.Sprintf("Poll %d of the handle of a parked task", i)
+			what := fmt.Sprintf("Poll %d of the handle of a parked task (a Pending answer hands nothing over, and takes nothing)", i)
 			_, ok := pollHandle(t, h, what)
 			assert.False(t, ok, what)
 		}
@@ -51,7 +52,7 @@ func TestJoinHandle(t *testing.T) {
 		require.Equal(t, Joined[string]{Value: "yes"}, j, "what the handle yielded")
 
 		assert.PanicsWithValue(t, "JoinHandle: polled after it returned Ready", func() { h.Poll(&Context{}) },
-			"second Poll of the handle")
+			"second Poll of the handle: a second Ready would hand the same value to two owners")
 	})
 
 	t.Run("a task that waits for another's handle gets its value, once that task has finished", func(t *testing.T) {
@@ -63,7 +64,8 @@ func TestJoinHandle(t *testing.T) {
 
 		j, err := BlockOn(ex, "joiner", logged(&log, "joiner", Future[Joined[string]](worker)))
 		require.NoError(t, err, "BlockOn of a task that waits for worker's handle")
-		assert.Equal(t, Joined[string]{Value: "result"}, j, "what the joiner got from the handle")
+		assert.Equal(t, Joined[string]{Value: "result"}, j,
+			"what the joiner got from the handle: worker's value. A Pending poll of worker carries no value: the handle finishes only when worker is Ready")
 		want := []string{
 			"worker: Pending", // the gate is shut
 			"opener: Ready",   // opens the gate, and the loop re-queues worker
@@ -82,8 +84,8 @@ func TestJoinHandle(t *testing.T) {
 		require.NoError(t, ex.Run(), "Run, with one task that panics")
 
 		j, ok := pollHandle(t, bad, "Poll of the panicked task's handle")
-		require.True(t, ok, "Poll of the panicked task's handle is Ready")
-		assert.EqualError(t, j.Err, "task 1 (bad) panicked: boom", "the error the panicked task's handle yielded")
+		require.True(t, ok, "Poll of the panicked task's handle is Ready: a task that panicked has finished, and nothing will ever poll it again")
+		assert.EqualError(t, j.Err, "task 1 (bad) panicked: boom", "the error the panicked task's handle yielded: Ready hands over the error too")
 		assert.Equal(t, 0, j.Value, "the value the panicked task's handle yielded")
 		j2, ok := pollHandle(t, good, "Poll of the other task's handle")
 		require.True(t, ok, "Poll of the other task's handle is Ready")
@@ -103,7 +105,7 @@ func TestJoinHandle(t *testing.T) {
 		bad := Spawn(ex, "bad", boom[int]("boom"))
 
 		j, err := BlockOn(ex, "joiner", Future[Joined[int]](bad))
-		require.NoError(t, err, "BlockOn of a task that waits for bad's handle")
+		require.NoError(t, err, "BlockOn of a task that waits for bad's handle: fail finishes the handle, or the joiner waits for ever")
 		assert.EqualError(t, j.Err, "task 1 (bad) panicked: boom", "the error the joiner got from bad's handle")
 	})
 }

@@ -48,11 +48,30 @@ type Reactor struct {
 	// loop has drained the eventfd: while it is set, the counter is (or is
 	// about to be) non-zero, so the loop will wake, and one more write
 	// would only cost a system call.
-	notified atomic.Bool
+	notified flag
 
 	// beforeRead, if set, runs in readCounter just before the read: the
 	// tests use it to land a Notify at exactly that moment.
 	beforeRead func()
+}
+
+// flag is an atomic.Bool that the tests can interrupt. Load reads the flag
+// and then, if a test has set afterLoad, runs it before it returns: so a
+// test can land another goroutine's Notify exactly between a read of the
+// flag and whatever its caller does with what it read. Store, Swap and
+// CompareAndSwap are atomic.Bool's own, in one step, with no gap for a hook.
+type flag struct {
+	atomic.Bool
+	afterLoad func() // set by a test before the flag is shared
+}
+
+// Load reports whether the flag is set.
+func (f *flag) Load() bool {
+	v := f.Bool.Load()
+	if f.afterLoad != nil {
+		f.afterLoad()
+	}
+	return v
 }
 
 // maxEvents is how many ready descriptors one epoll_wait may return. The
@@ -154,7 +173,7 @@ func (r *Reactor) Wait(timeout time.Duration) (notified bool, err error) {
 // the loop's goroutine each time epoll_wait reports the eventfd. It reads
 // the counter with r.readCounter, which returns its error, if any, and
 // clears r.notified. Which of the two comes first decides whether a Notify
-// that lands in between is lost; see the README.
+// that lands in between is lost.
 func (r *Reactor) drain() error {
 	// Read first, then clear the flag. A Notify that lands before the
 	// read finds the flag still set and writes nothing, and nothing is

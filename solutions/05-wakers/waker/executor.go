@@ -29,8 +29,28 @@ type Task struct {
 	cx    Context                // what every Poll of this task gets: its waker
 
 	// Wake reads and writes these from any goroutine.
-	queued atomic.Bool // on the run queue, or on its way there: more wakes are redundant
+	queued flag        // on the run queue, or on its way there: more wakes are redundant
 	done   atomic.Bool // finished: wakes are ignored
+}
+
+// flag is an atomic.Bool that the tests can interrupt. Load reads the flag
+// and then, if a test has set afterLoad, runs it before it returns: so a
+// test can land another goroutine's work exactly between a read of the
+// flag and whatever its caller does with what it read. That is where the
+// races of this chapter live. Store, Swap and CompareAndSwap are
+// atomic.Bool's own, in one step, with no gap for a hook.
+type flag struct {
+	atomic.Bool
+	afterLoad func() // set by a test before the flag is shared
+}
+
+// Load reports whether the flag is set.
+func (f *flag) Load() bool {
+	v := f.Bool.Load()
+	if f.afterLoad != nil {
+		f.afterLoad()
+	}
+	return v
 }
 
 // Executor runs tasks on one goroutine: a FIFO run queue, and a way to
@@ -42,8 +62,8 @@ type Executor struct {
 	polls int     // Poll calls on tasks
 
 	mu       sync.Mutex
-	woken    []*Task     // tasks woken since the loop last looked (under mu)
-	sleeping atomic.Bool // the loop is asleep, or about to be: a wake must notify it
+	woken    []*Task // tasks woken since the loop last looked (under mu)
+	sleeping flag    // the loop is asleep, or about to be: a wake must notify it
 
 	// sleep blocks until notify has been called since sleep last returned;
 	// in the chapter, the reactor's epoll_wait. notify ends the sleep in

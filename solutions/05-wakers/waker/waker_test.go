@@ -1,8 +1,10 @@
 package waker
 
 import (
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -38,6 +40,49 @@ func TestWake(t *testing.T) {
 				break
 			}
 		}
+		assert.Equal(t, int64(0), r.rings.Load(), "notify calls, with the loop awake (not sleeping)")
+	})
+
+	t.Run("a second wake that runs between the first one's read of queued and its update does not queue the task twice", func(t *testing.T) {
+		// The flag's hook runs right after the first wake has read queued
+		// (false), before it acts on what it read. There a second wake runs
+		// from start to end, on another goroutine. A wake that reads, then
+		// sets, lets both through; one atomic swap lets exactly one.
+		ex, r := newRig(t)
+		box := &mailbox{}
+		Spawn(ex, "box", Future[string](box))
+		pollOnce(t, ex) // Pending: the box holds the waker
+		var hooked atomic.Bool
+		second := make(chan any, 1) // what the second wake panicked with, or nil
+		box.waker.task.queued.afterLoad = func() {
+			if !hooked.CompareAndSwap(false, true) {
+				return // the second wake's own read: no hook for it
+			}
+			go func() {
+				defer func() { second <- recover() }()
+				box.wake()
+			}()
+			select {
+			case p := <-second:
+				second <- p // for the test below
+			case <-time.After(holdOff):
+				// The second wake waits for a lock the first one holds:
+				// they are serialised, which is as good as a swap.
+			}
+		}
+
+		noPanic(t, "the first Wake", box.wake)
+		if hooked.Load() {
+			select {
+			case p := <-second:
+				require.Nil(t, p, "the second Wake panicked")
+			case <-time.After(patience):
+				require.FailNow(t, "the second Wake did not return")
+			}
+		}
+		ex.takeWoken()
+		assert.Equal(t, 1, len(ex.queue), "tasks on the run queue after two wakes, the second of which ran between the first one's "+
+			"Load of t.queued and its Store: both saw false, and both queued the task. Read and set in one step: CompareAndSwap")
 		assert.Equal(t, int64(0), r.rings.Load(), "notify calls, with the loop awake (not sleeping)")
 	})
 
@@ -125,22 +170,84 @@ func TestSleep(t *testing.T) {
 		ex, r := newRig(t)
 		box := &mailbox{}
 		Spawn(ex, "box", Future[string](box))
-		var hooked atomic.Bool
+		var hooked, flagged atomic.Bool
 		ex.beforeSleep = func() {
 			ex.beforeSleep = nil
 			hooked.Store(true)
+			flagged.Store(ex.sleeping.Bool.Load()) // as the wake will find it
 			elsewhere(func() { box.send("in the window") })
 		}
 		r.explain = func() string {
-			if !hooked.Load() {
+			switch {
+			case !hooked.Load():
 				return "the last look never happened: take it with ex.lastLook() before sleeping"
+			case !flagged.Load():
+				return "the wake came after the last look, found ex.sleeping not yet set, and did not notify: " +
+					"set the flag before the last look, not after"
 			}
-			return "the wake came after the last look and did not notify: was ex.sleeping set yet?"
+			return "the wake came after the last look, found ex.sleeping set, and did not notify: " +
+				"a wake that finds the loop asleep must ring"
 		}
 
 		r.finishes(t, "Run", ex.Run)
 		assert.Equal(t, 2, box.polls, "polls of the box")
 		assert.Equal(t, int64(1), r.rings.Load(), "notify calls: the wake in the window must ring")
+	})
+
+	t.Run("the lost wakeup in wake: a loop that goes to sleep while a wake is under way is woken by it", func(t *testing.T) {
+		// A wake starts as the loop runs out of work. The flag's hook holds
+		// it right after it reads ex.sleeping until the loop has made up
+		// its mind: gone to sleep, or found the task and polled it. If the
+		// wake read the flag before it put its task on woken, it read
+		// false, and the loop then set the flag, looked, found nothing and
+		// slept: the wake puts its task where nobody looks, and rings for
+		// nobody.
+		ex, r := newRig(t)
+		settled := make(chan struct{}) // the loop has slept, or polled the box again
+		var settle sync.Once
+		box := andThen{box: &mailbox{}, then: func() { settle.Do(func() { close(settled) }) }}
+		Spawn(ex, "box", Future[string](box))
+
+		read := make(chan struct{}) // the wake has read ex.sleeping
+		var reading sync.Once
+		ex.sleeping.afterLoad = func() {
+			reading.Do(func() {
+				close(read)
+				select {
+				case <-settled:
+				case <-time.After(holdOff): // a lock held across the read keeps the loop waiting: no window
+				}
+			})
+		}
+		woke := make(chan struct{}) // the wake has returned
+		ex.idle = func() {
+			ex.idle = nil
+			r.goBackground(func() {
+				defer close(woke)
+				box.box.send("as the loop goes to sleep")
+			})
+			select {
+			case <-read:
+			case <-woke: // it never read the flag
+			}
+		}
+		var looked atomic.Bool
+		ex.beforeSleep = func() { looked.Store(true) }
+		r.onSleep = func() {
+			r.onSleep = nil
+			settle.Do(func() { close(settled) })
+			<-woke // the wake is over: if it has not rung by now, it never will
+		}
+		r.explain = func() string {
+			if !looked.Load() {
+				return "the loop slept without its last look at ex.woken"
+			}
+			return "the wake read ex.sleeping (false) before it put its task on ex.woken; meanwhile the loop set the " +
+				"flag, looked, found nothing and slept. In wake, append first, then read the flag"
+		}
+
+		r.finishes(t, "Run", ex.Run)
+		assert.Equal(t, 2, box.box.polls, "polls of the box")
 	})
 
 	t.Run("a wake just before the loop goes to sleep is found by its last look, without a notify", func(t *testing.T) {

@@ -94,14 +94,15 @@ func TestTimeout(t *testing.T) {
 		rt.advance(10*time.Millisecond - time.Nanosecond)
 		assert.Equal(t, 0, w.wakes, "wakes of the task a nanosecond before the limit")
 		rt.advance(time.Nanosecond)
-		assert.Equal(t, 1, w.wakes, "wakes of the task when the limit is reached: the timer wakes the waker the Sleep was polled with")
+		assert.Equal(t, 1, w.wakes, "wakes of the task when the limit is reached: the timer wakes the waker the Sleep "+
+			"was polled with, which must be the task's, from the Context")
 
 		r, ok := pollOnce(to, w)
 		require.True(t, ok, "Timeout's poll after the timer woke the task")
 		assert.ErrorIs(t, r.Err, ErrTimeout, "Timeout's error")
 		assert.ErrorIs(t, r.Err, os.ErrDeadlineExceeded, "Timeout's error matches os.ErrDeadlineExceeded, as the net package's timeouts do")
 		assert.Equal(t, "", r.Value, "Timeout's value, with the error")
-		assert.True(t, f.dropped, "f dropped when the time ran out")
+		assert.True(t, f.dropped, "f dropped when the time ran out: the loser is dropped at once, and lets go of what it holds")
 		assert.Equal(t, 0, rt.timers.len(), "timers left after the timeout")
 	})
 
@@ -130,10 +131,11 @@ func TestTimeout(t *testing.T) {
 		to := Timeout(rt, 10*time.Millisecond, Future[string](f))
 		rt.advance(10 * time.Millisecond) // the task is not polled for a while: others run first
 		r, ok := pollOnce(to, w)
-		require.True(t, ok, "the first poll of a Timeout made 10 ms ago, with a limit of 10 ms: the time is up")
+		require.True(t, ok, "the first poll of a Timeout made 10 ms ago, with a limit of 10 ms: the time is up, "+
+			"since the limit counts from the call to Timeout, not from the first poll")
 		assert.ErrorIs(t, r.Err, ErrTimeout, "Timeout's error")
 		assert.Equal(t, 1, f.polls, "polls of f: the one chance the first poll gives it")
-		assert.True(t, f.dropped, "f dropped when the time ran out")
+		assert.True(t, f.dropped, "f dropped when the time ran out: the loser is dropped at once")
 	})
 
 	t.Run("polling again does not restart the clock, or set another timer", func(t *testing.T) {
@@ -143,7 +145,8 @@ func TestTimeout(t *testing.T) {
 		for i := 1; i <= 4; i++ {
 			_, ok := pollOnce(to, w)
 			require.False(t, ok, "Timeout's poll %d, after %d ms of a 10 ms limit", i, 3*(i-1))
-			assert.Equal(t, 1, rt.timers.len(), "timers after poll %d: one, however often Timeout is polled", i)
+			assert.Equal(t, 1, rt.timers.len(), "timers after poll %d: one, however often Timeout is polled "+
+				"(a new Sleep at each poll restarts the clock and leaves a timer behind)", i)
 			rt.advance(3 * time.Millisecond)
 		}
 		assert.Equal(t, 1, w.wakes, "wakes of the task at 12 ms, with a limit of 10 ms")

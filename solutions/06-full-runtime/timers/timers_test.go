@@ -2,6 +2,7 @@ package timers
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -57,10 +58,10 @@ func TestTimers(t *testing.T) {
 		for i, ms := range deadlines {
 			timers[i] = ts.add(at(ms), w.waker(fmt.Sprintf("%d ms", ms)))
 		}
-		assert.Equal(t, 3, ts.fire(at(30)), "timers fired at 30 ms")
+		assert.Equal(t, 3, ts.fire(at(30)), "timers fired at 30 ms: a deadline equal to now is due")
 		assert.Equal(t, []string{"10 ms", "20 ms", "30 ms"}, w.names,
 			"timers woken at 30 ms, in order; the one due at exactly 30 ms is due too")
-		assert.Equal(t, 2, ts.len(), "timers pending after fire at 30 ms")
+		assert.Equal(t, 2, ts.len(), "timers pending after fire at 30 ms: fire takes each timer it wakes out of the heap")
 		for i, ms := range deadlines {
 			assert.Equal(t, ms <= 30, timers[i].fired, "timer due at %d ms marked fired, after fire at 30 ms", ms)
 		}
@@ -89,7 +90,7 @@ func TestTimers(t *testing.T) {
 		require.NotPanics(t, func() { ts.remove(removed) }, "remove")
 		assert.Equal(t, 1, ts.len(), "timers pending after remove")
 		assert.Equal(t, 2*time.Millisecond, ts.untilNext(at(0)), "untilNext after the earliest was removed")
-		assert.NotPanics(t, func() { ts.remove(removed) }, "remove of a timer removed already")
+		assert.NotPanics(t, func() { ts.remove(removed) }, "remove of a timer removed already: its index is -1 once it has left the heap")
 		assert.Equal(t, 1, ts.len(), "timers pending after a second remove of the same timer")
 		assert.Equal(t, 1, ts.fire(at(1000)), "timers fired at 1 s")
 		assert.Equal(t, []string{"kept"}, w.names, "timers woken")
@@ -103,7 +104,7 @@ func TestTimers(t *testing.T) {
 		fired := ts.add(at(1), w.waker("fired"))
 		ts.add(at(60_000), w.waker("in a minute"))
 		require.Equal(t, 1, ts.fire(at(1)), "timers fired at 1 ms")
-		assert.NotPanics(t, func() { ts.remove(fired) }, "remove of a timer that has fired")
+		assert.NotPanics(t, func() { ts.remove(fired) }, "remove of a timer that has fired: its index is -1 once it has left the heap")
 		assert.Equal(t, 1, ts.len(), "timers pending: the other one is still there")
 		assert.Equal(t, time.Minute-time.Millisecond, ts.untilNext(at(1)), "untilNext at 1 ms")
 	})
@@ -122,7 +123,8 @@ func TestTimers(t *testing.T) {
 		}
 		gone := rng.Perm(added)[:removed] // in no particular order: from the root, the leaves, the middle
 		for _, i := range gone {
-			require.NotPanics(t, func() { ts.remove(timers[i]) }, "remove of timer %d, due at %d ms", i, deadlines[i])
+			require.NotPanics(t, func() { ts.remove(timers[i]) }, "remove of timer %d, due at %d ms: each timer's index "+
+				"must still name its place in the heap", i, deadlines[i])
 		}
 		require.Equal(t, added-removed, ts.len(), "timers pending after %d added and %d removed", added, removed)
 
@@ -143,13 +145,14 @@ func TestTimers(t *testing.T) {
 				want = at(left[0]).Sub(at(now))
 			}
 			if !reported {
-				reported = !assert.Equal(t, want, ts.untilNext(at(now)), "untilNext at %d ms, after fire", now)
+				reported = !assert.Equal(t, want, ts.untilNext(at(now)), "untilNext at %d ms, after fire: the root must be "+
+					"the earliest timer left, whatever was removed from the middle", now)
 			}
 		}
 		assert.Equal(t, len(kept), len(fired), "timers fired, of %d added and %d removed", added, removed)
 		for i := range min(len(kept), len(fired)) {
 			if kept[i] != fired[i] {
-				assert.Fail(t, "timers fired out of deadline order, or a removed one fired",
+				assert.Fail(t, "timers fired out of deadline order, or a removed one fired: a heap is in order only at its root",
 					"timer #%d to fire was due at %d ms, but timer #%d of those kept, in deadline order, is due at %d ms",
 					i+1, fired[i], i+1, kept[i])
 				break
@@ -177,6 +180,10 @@ func TestWaitMillis(t *testing.T) {
 		{7 * time.Millisecond, 7, "whole milliseconds stay as they are"},
 		{250*time.Millisecond - time.Nanosecond, 250, "just under 250 ms"},
 		{time.Hour, 3_600_000, "an hour"},
+		{1e9 * time.Millisecond, 1e9, "11.5 days, the longest wait, as it is"},
+		{30 * 24 * time.Hour, 1e9, "30 days is capped at 1e9 ms, as Go's netpoll caps it: the kernel keeps only 32 bits, " +
+			"and 2,592,000,000 would come out negative there, a wait with no end"},
+		{math.MaxInt64, 1e9, "the longest Duration is capped too: rounding up first overflows, and comes out negative"},
 	} {
 		assert.Equal(t, c.want, waitMillis(c.timeout), "waitMillis(%v): %s", c.timeout, c.why)
 	}
