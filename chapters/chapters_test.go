@@ -481,9 +481,11 @@ func wordsBeforeAppendices(text string) int {
 
 // fromTheRepository are the ways a command shown at a prompt may start: a
 // chapter or an experiment's program run with go run (checked further by
-// checkCommand), the tests, an exercise's tests, or a committed
-// experiment's script.
-var fromTheRepository = []string{"go run ./", "go test ", "cd exercises && go test ", "bash experiments/"}
+// checkCommand), the tests, an exercise's tests, the exercises tool (go
+// run . in exercises/, as the README shows it after cd exercises), a
+// package's documentation, or a committed experiment's script.
+var fromTheRepository = []string{"go run ./", "go test ", "cd exercises && go test ", "cd exercises && go run .",
+	"go run . ", "go doc ./", "bash experiments/"}
 
 // checkPrompt checks one command shown at a "$ " prompt in file: a reader
 // must be able to run it, as shown, from the repository's root, with
