@@ -60,7 +60,7 @@ type refusal struct {
 // The refusals, one per rule. Their text is the answer's body, and it is
 // also how the differential test tells which rule refused a request.
 var (
-	errEmptyLine     = refusal{400, "an empty line where the request line should be (RFC 9112 §2.2)\n"}
+	errEmptyLine     = refusal{400, "an empty line or a CR where the request line should start (RFC 9112 §2.2)\n"}
 	errBareCR        = refusal{400, "a CR not followed by LF (RFC 9112 §2.2)\n"}
 	errRequestLine   = refusal{400, "malformed request line (RFC 9112 §3)\n"}
 	errVersion       = refusal{400, "malformed HTTP version (RFC 9112 §2.3)\n"}
@@ -76,7 +76,7 @@ var (
 	errHostInvalid   = refusal{400, "Host is not a host and optional port (RFC 9112 §3.2, RFC 3986 §3.2.2)\n"}
 	errLength        = refusal{400, "Content-Length is not one decimal number (RFC 9112 §6.3)\n"}
 	errLengthAndTE   = refusal{400, "both Content-Length and Transfer-Encoding (RFC 9112 §6.3)\n"}
-	errEncoding10    = refusal{400, "Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1)\n"}
+	errEncoding10    = refusal{400, "Transfer-Encoding in a request of version 1.0 (RFC 9112 §6.1)\n"}
 	errEncoding      = refusal{501, "no transfer coding is implemented here (RFC 9112 §6.1)\n"}
 	errExpectation   = refusal{417, "the only expectation met here is 100-continue (RFC 9110 §10.1.1)\n"}
 	errHeadTooLarge  = refusal{431, "the request head is over 8 KiB (RFC 6585 §5)\n"}
@@ -124,8 +124,12 @@ func nextLine(head []byte) (line, rest []byte) {
 func parseHead(head []byte) (httpRequest, *refusal) {
 	var req httpRequest
 	line, rest := nextLine(head)
-	if len(line) == 0 {
-		return req, &errEmptyLine // RFC 9112 §2.2 says SHOULD skip; see errEmptyLine's row in the differential test
+	if len(line) == 0 || line[0] == '\r' {
+		// RFC 9112 §2.2: a server SHOULD skip at least one empty line
+		// here (old clients sent a CRLF after a POST's body). We refuse
+		// it, as we refuse any request line that does not start with a
+		// method: a byte we do not understand ends the connection.
+		return req, &errEmptyLine
 	}
 	if bytes.IndexByte(line, '\r') >= 0 {
 		return req, &errBareCR
@@ -330,12 +334,18 @@ func (req *httpRequest) apply(f *headFields) *refusal {
 	return nil
 }
 
-// nextListItem splits off the first element of a comma-separated list
-// (RFC 9110 §5.6.1), trimmed of spaces and tabs; it may be empty, and is
-// then ignored.
+// nextListItem splits off the first element of a comma-separated list of
+// tokens (RFC 9110 §5.6.1), as Connection and Expect are; it may be
+// empty, and is then ignored. A token holds no space, so spaces and tabs
+// separate elements too: that changes nothing for a well-formed list, and
+// reads a malformed "x close" as x and close, as net/http does (for
+// Connection, closing is the safe side).
 func nextListItem(list []byte) (item, rest []byte) {
-	item, rest, _ = bytes.Cut(list, []byte(","))
-	return bytes.Trim(item, " \t"), rest
+	i := bytes.IndexAny(list, ", \t")
+	if i < 0 {
+		return list, nil
+	}
+	return list[:i], list[i+1:]
 }
 
 // validToken reports whether b is a non-empty token (RFC 9110 §5.6.2), as
