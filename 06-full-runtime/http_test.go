@@ -19,7 +19,7 @@ import (
 )
 
 // startHTTPServer starts the server with the HTTP application.
-func startHTTPServer(t *testing.T, setup ...func(*server)) *testServer {
+func startHTTPServer(t testing.TB, setup ...func(*server)) *testServer {
 	t.Helper()
 	return startTestServerTrace(t, nil, append([]func(*server){func(s *server) { s.open = newHTTPSession }}, setup...)...)
 }
@@ -233,6 +233,25 @@ func TestHTTPRespondAllocatesNothing(t *testing.T) {
 	})
 	assert.Zero(t, allocs, "allocations per batch of 16 requests, once the buffers have grown")
 	assert.Equal(t, int64(16*101+16), h.srv.stats.requests, "requests answered")
+
+	t.Run("nor for any other kind of request it serves", func(t *testing.T) {
+		h := newBareHTTPSession()
+		batch := []byte("GET /plaintext?x=1 HTTP/1.1\r\nHost: a:80\r\nConnection: keep-alive, x\r\n\r\n" +
+			"HEAD / HTTP/1.1\nHost: a\nExpect: 100-continue\n\n" +
+			"GET HTTP://b/plaintext HTTP/1.1\r\nHost: a\r\n\r\n" +
+			"POST /missing HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc" +
+			"GET /nope HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" +
+			"GET * HTTP/1.2\r\nHost:\r\n\r\n")
+		h.in = append(h.in, batch...)
+		h.respond(now)
+		require.False(t, h.closing, "every request served, the connection open: %q", h.out)
+		allocs := testing.AllocsPerRun(100, func() {
+			h.in, h.off = append(h.in[:0], batch...), 0
+			h.out = h.out[:0]
+			h.respond(now)
+		})
+		assert.Zero(t, allocs, "allocations per batch")
+	})
 }
 
 // FuzzHTTP feeds arbitrary bytes to the request parser and checks that it
