@@ -71,11 +71,12 @@ const (
 //	    let mut idle = sleep(IDLE);
 //	    loop {
 //	        select! {                                              // httpReading
-//	            n = conn.read(&mut buf) => n?,
+//	            n = conn.read(&mut buf) => n?,                     // EOF in a head: refuse it, then close
 //	            _ = &mut idle => return Ok(total),                 // silent too long
+//	            _ = shutdown, if no request begun => return linger(conn).await,
 //	        };
-//	        while let Some(req) = parse(&mut buf)? {               // the requests that came whole,
-//	            respond(&req, &mut out);                           // until out holds MAX_OUT
+//	        while let Some(req) = parse(&mut buf) {                // each request that came whole
+//	            respond(req, &mut out);                            // or a refusal, which ends the loop and closes
 //	            idle.reset(IDLE);
 //	            if out.len() >= MAX_OUT { write(&mut out).await? } // httpWriting
 //	        }

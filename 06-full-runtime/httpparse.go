@@ -57,30 +57,31 @@ type refusal struct {
 	why  string
 }
 
-// The refusals, one per rule. Their text is the answer's body, and it is
-// also how the differential test tells which rule refused a request.
+// The refusals, one per rule. Their text is the answer's body (in ASCII:
+// the answer does not name a charset), and it is also how the
+// differential test tells which rule refused a request.
 var (
-	errEmptyLine     = refusal{400, "an empty line or a CR where the request line should start (RFC 9112 §2.2)\n"}
-	errBareCR        = refusal{400, "a CR not followed by LF (RFC 9112 §2.2)\n"}
-	errRequestLine   = refusal{400, "malformed request line (RFC 9112 §3)\n"}
-	errVersion       = refusal{400, "malformed HTTP version (RFC 9112 §2.3)\n"}
-	errVersionMajor  = refusal{505, "only HTTP/1.x is served here (RFC 9110 §6.2)\n"}
-	errTargetForm    = refusal{400, "the target is not origin-form, absolute-form with http or https, or * (RFC 9112 §3.2)\n"}
-	errTargetByte    = refusal{400, "a control byte or a malformed %-escape in the target (RFC 9112 §3.2, RFC 3986 §2.1)\n"}
-	errAuthority     = refusal{400, "the target's authority has no host, has userinfo, or is malformed (RFC 9110 §4.2)\n"}
-	errObsFold       = refusal{400, "obsolete line folding is not accepted (RFC 9112 §5.2)\n"}
-	errFieldLine     = refusal{400, "malformed field line: a name is a token followed by a colon (RFC 9112 §5.1)\n"}
-	errFieldValue    = refusal{400, "a control byte in a field value (RFC 9110 §5.5)\n"}
-	errHostMissing   = refusal{400, "no Host, which a request of version 1.1 must have (RFC 9112 §3.2)\n"}
-	errHostRepeated  = refusal{400, "more than one Host (RFC 9112 §3.2)\n"}
-	errHostInvalid   = refusal{400, "Host is not a host and optional port (RFC 9112 §3.2, RFC 3986 §3.2.2)\n"}
-	errLength        = refusal{400, "Content-Length is not one decimal number (RFC 9112 §6.3)\n"}
-	errLengthAndTE   = refusal{400, "both Content-Length and Transfer-Encoding (RFC 9112 §6.3)\n"}
-	errEncoding10    = refusal{400, "Transfer-Encoding in a request of version 1.0 (RFC 9112 §6.1)\n"}
-	errEncoding      = refusal{501, "no transfer coding is implemented here (RFC 9112 §6.1)\n"}
-	errExpectation   = refusal{417, "the only expectation met here is 100-continue (RFC 9110 §10.1.1)\n"}
-	errHeadTooLarge  = refusal{431, "the request head is over 8 KiB (RFC 6585 §5)\n"}
-	errIncompleteEOF = refusal{400, "the connection was closed in the middle of a request head (RFC 9112 §8)\n"}
+	errEmptyLine     = refusal{400, "an empty line or a CR where the request line should start (RFC 9112 section 2.2)\n"}
+	errBareCR        = refusal{400, "a CR not followed by LF (RFC 9112 section 2.2)\n"}
+	errRequestLine   = refusal{400, "malformed request line (RFC 9112 section 3)\n"}
+	errVersion       = refusal{400, "malformed HTTP version (RFC 9112 section 2.3)\n"}
+	errVersionMajor  = refusal{505, "only HTTP/1.x is served here (RFC 9110 section 6.2)\n"}
+	errTargetForm    = refusal{400, "the target is not origin-form, absolute-form with http or https, or * (RFC 9112 section 3.2)\n"}
+	errTargetByte    = refusal{400, "a control byte or a malformed %-escape in the target (RFC 9112 section 3.2, RFC 3986 section 2.1)\n"}
+	errAuthority     = refusal{400, "the target's authority has no host, has userinfo, or is malformed (RFC 9110 section 4.2)\n"}
+	errObsFold       = refusal{400, "obsolete line folding is not accepted (RFC 9112 section 5.2)\n"}
+	errFieldLine     = refusal{400, "malformed field line: a name is a token followed by a colon (RFC 9112 section 5.1)\n"}
+	errFieldValue    = refusal{400, "a control byte in a field value (RFC 9110 section 5.5)\n"}
+	errHostMissing   = refusal{400, "no Host, which a request of version 1.1 must have (RFC 9112 section 3.2)\n"}
+	errHostRepeated  = refusal{400, "more than one Host (RFC 9112 section 3.2)\n"}
+	errHostInvalid   = refusal{400, "Host is not a host and optional port (RFC 9112 section 3.2, RFC 3986 section 3.2.2)\n"}
+	errLength        = refusal{400, "Content-Length is not one decimal number (RFC 9112 section 6.3)\n"}
+	errLengthAndTE   = refusal{400, "both Content-Length and Transfer-Encoding (RFC 9112 section 6.3)\n"}
+	errEncoding10    = refusal{400, "Transfer-Encoding in a request of version 1.0 (RFC 9112 section 6.1)\n"}
+	errEncoding      = refusal{501, "no transfer coding is implemented here (RFC 9112 section 6.1)\n"}
+	errExpectation   = refusal{417, "the only expectation met here is 100-continue (RFC 9110 section 10.1.1)\n"}
+	errHeadTooLarge  = refusal{431, "the request head is over 8 KiB (RFC 6585 section 5)\n"}
+	errIncompleteEOF = refusal{400, "the connection was closed in the middle of a request head (RFC 9112 section 8)\n"}
 )
 
 // headLength returns the length of the request head at the front of b,
