@@ -254,32 +254,62 @@ func TestHTTPRespondAllocatesNothing(t *testing.T) {
 	})
 }
 
-// FuzzHTTP feeds arbitrary bytes to the request parser and checks that it
-// never panics, answers only complete requests, and closes after an error.
+// feed appends data to h's input and answers what it can, as the session
+// does after a read, as if each batch of answers were written at once.
+// It returns the answers.
+func feed(h *httpSession, data []byte, now time.Time) []byte {
+	h.in = append(h.in, data...)
+	var written []byte
+	for {
+		off := h.off
+		h.respond(now)
+		if h.off == off && len(h.out) == 0 {
+			return written
+		}
+		written = append(written, h.out...)
+		h.out = h.out[:0]
+	}
+}
+
+// FuzzHTTP feeds arbitrary bytes to the request parser, whole and cut in
+// two at any point, and checks that it never panics, gives the same
+// answers however the input is cut, answers only complete requests, and
+// closes after an error.
 func FuzzHTTP(f *testing.F) {
-	f.Add([]byte(get + get))
-	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /x HTTP/1.0\r\n\r\n"))
-	f.Add([]byte("GARBAGE\r\n\r\n"))
-	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"))
-	f.Add([]byte("\r\n\r\n\r\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
+	f.Add([]byte(get+get), uint16(20))
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /x HTTP/1.0\r\n\r\n"), uint16(40))
+	f.Add([]byte("GARBAGE\r\n\r\n"), uint16(8))
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"), uint16(15))
+	f.Add([]byte("\r\n\r\n\r\n"), uint16(1))
+	f.Add([]byte("HEAD / HTTP/1.1\nHost: a\n\nGET / HTTP/1.1\r\nHost: a\r\n\r"), uint16(17))
+	f.Fuzz(func(t *testing.T, data []byte, cut uint16) {
+		now := time.Now()
 		h := newBareHTTPSession()
-		h.in = append(h.in, data...)
-		h.respond(time.Now())
-		answers := bytes.Count(h.out, []byte("HTTP/1.1 "))
-		assert.LessOrEqual(t, int64(answers), h.srv.stats.requests+h.srv.stats.badRequests, "answers without a request")
+		out := feed(h, data, now)
+		c := int(cut) % (len(data) + 1)
+		split := newBareHTTPSession()
+		splitOut := append(feed(split, data[:c], now), feed(split, data[c:], now)...)
+		assert.Equal(t, string(out), string(splitOut), "the answers to the input whole and cut at %d", c)
+
+		answers := parseAnswers(out)
+		assert.LessOrEqual(t, int64(len(answers)), h.srv.stats.requests+h.srv.stats.badRequests, "answers without a request")
 		if h.srv.stats.badRequests > 0 {
 			assert.True(t, h.closing, "an error closes the connection")
 			assert.Equal(t, len(h.in), h.off, "nothing after an error is kept")
 		}
 		assert.LessOrEqual(t, len(h.in)-h.off, len(data), "input kept")
-		// What respond produced must parse as HTTP responses.
-		r := bufio.NewReader(bytes.NewReader(h.out))
-		for range answers {
-			resp, err := http.ReadResponse(r, nil)
-			require.NoError(t, err, "our own answer parses")
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+		// Every answer's head must parse with net/http, and its body be
+		// as long as it says, or absent (the answer to a HEAD).
+		starts := statusLine.FindAllIndex(out, -1)
+		for i, st := range starts {
+			end := len(out)
+			if i+1 < len(starts) {
+				end = starts[i+1][0]
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(out[st[0]:end])), nil)
+			require.NoError(t, err, "our own answer %d parses", i)
+			body, _ := io.ReadAll(resp.Body)
+			assert.Contains(t, []int{0, int(resp.ContentLength)}, len(body), "answer %d: its body, or none", i)
 		}
 	})
 }
