@@ -99,19 +99,6 @@ func dial(t *testing.T, ts *testServer) *net.TCPConn {
 	return c.(*net.TCPConn)
 }
 
-// socketpair returns two connected non-blocking stream sockets, closed
-// when the test ends. The first has a small send buffer, so that writes
-// to it come back partial long before the data runs out.
-func socketpair(t *testing.T) (int, int) {
-	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	require.NoError(t, err, "socketpair")
-	t.Cleanup(closeIfSame(fds[0]))
-	t.Cleanup(closeIfSame(fds[1]))
-	require.NoError(t, unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_SNDBUF, 4096), "SO_SNDBUF")
-	return fds[0], fds[1]
-}
-
 // closeIfSame returns a cleanup that closes fd unless the test closed it
 // already: the kernel may have given its number to a new descriptor since,
 // which a second close would wrongly close. The inode tells them apart.
