@@ -215,9 +215,9 @@ func TestServer(t *testing.T) {
 
 	t.Run("a client that sends but never reads is closed once its echoes have not moved for the idle limit", func(t *testing.T) {
 		ts := startTestServerTrace(t, nil, func(s *server) { s.idle = 200 * time.Millisecond })
+		flood := pattern(16 << 20) // made before the clock starts (at the dial): the idle limit is short
 		stalled := dial(t, ts)
 		require.NoError(t, stalled.SetReadBuffer(64<<10), "SetReadBuffer")
-		flood := pattern(16 << 20) // made before the clock starts: the idle limit is short
 		wrote := make(chan error, 1)
 		go func() {
 			// Far more than the buffers between us hold: the server's
