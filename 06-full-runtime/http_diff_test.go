@@ -145,8 +145,10 @@ func classes(answers []answer) string {
 }
 
 // documented are our refusals where net/http may rightly do otherwise,
-// each with why; the table has a row for each. After one of them, the
-// fuzz target does not compare what comes next.
+// each with why; the table has a row for each but the head limit (its
+// rows stay clear of both servers' limits, which are counted
+// differently). After one of them, the fuzz target does not compare what
+// comes next.
 var documented = map[string]string{
 	errObsFold.why:      "net/http unfolds obs-fold; RFC 9112 §5.2 lets a server refuse it with 400 instead",
 	errTargetForm.why:   "net/http takes any URI (CONNECT's authority-form, other schemes, opaque URIs) and leaves the rest to the handler; we serve only origin-form, absolute-form with http or https, and * (RFC 9112 §3.2)",
