@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -23,8 +24,34 @@ func BenchmarkHTTPParseAndAnswer16(b *testing.B) {
 	now := time.Now()
 	b.SetBytes(int64(len(batch)))
 	for b.Loop() {
-		h.in = append(h.in[:0], batch...)
+		h.in, h.off = append(h.in[:0], batch...), 0
 		h.out = h.out[:0]
 		h.respond(now)
+	}
+}
+
+// BenchmarkHTTPPipelinedBatch answers a batch of pipelined requests, of
+// 1 KiB and of 64 KiB. Its ns/request is the same for both only if the
+// cost of a request does not grow with the requests after it in the
+// buffer: the session consumes its input from an offset and moves the
+// rest to the front once per read, not once per request (which made a
+// 64 KiB batch cost several times more per request than a 1 KiB one).
+func BenchmarkHTTPPipelinedBatch(b *testing.B) {
+	for _, size := range []int{1 << 10, 64 << 10} {
+		b.Run(fmt.Sprintf("%dKiB", size>>10), func(b *testing.B) {
+			n := size / len(get)
+			batch := []byte(strings.Repeat(get, n))
+			h := newBareHTTPSession()
+			now := time.Now()
+			b.SetBytes(int64(len(batch)))
+			for b.Loop() {
+				h.in, h.off = append(h.in[:0], batch...), 0
+				for h.off < len(h.in) {
+					h.out = h.out[:0] // written
+					h.respond(now)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/request")
+		})
 	}
 }

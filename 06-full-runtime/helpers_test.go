@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 }
 
 // openFDs counts this process's open file descriptors.
-func openFDs(t *testing.T) int {
+func openFDs(t testing.TB) int {
 	t.Helper()
 	entries, err := os.ReadDir("/proc/self/fd")
 	require.NoError(t, err, "reading /proc/self/fd")
@@ -52,7 +52,7 @@ type testServer struct {
 // startTestServer starts a server on a free loopback port. When the test
 // ends it shuts the server down, checks that serve returned no error and
 // that every descriptor opened since the start has been closed again.
-func startTestServer(t *testing.T) *testServer {
+func startTestServer(t testing.TB) *testServer {
 	t.Helper()
 	return startTestServerTrace(t, nil)
 }
@@ -60,7 +60,7 @@ func startTestServer(t *testing.T) *testServer {
 // startTestServerTrace is startTestServer with the event loop's trace
 // written to trace. Read it only after stop: the loop writes it. Each
 // setup function runs on the server before its loop starts.
-func startTestServerTrace(t *testing.T, trace io.Writer, setup ...func(*server)) *testServer {
+func startTestServerTrace(t testing.TB, trace io.Writer, setup ...func(*server)) *testServer {
 	t.Helper()
 	before := openFDs(t)
 	var panics strings.Builder // the runtime reports a task that panicked here; read after stop

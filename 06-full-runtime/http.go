@@ -3,8 +3,8 @@
 package main
 
 import (
-	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -17,10 +17,10 @@ import (
 // curl, a browser, wrk and h2load. It answers GET (and HEAD) on
 // /plaintext and / with "Hello, World!", keeps connections alive, and
 // answers pipelined requests in order, batched into one write. Anything
-// else gets a short error: 404 for another path, 405 for another method,
-// 400 for a request it cannot parse and 431 for a head over maxHead; the
-// last two close the connection, since the rest of the stream cannot be
-// trusted.
+// else gets a short answer: 404 for another path, 405 for another method,
+// and for a request it will not serve, a refusal that names the rule it
+// broke (httpparse.go) and closes the connection, since the rest of the
+// stream cannot be trusted.
 //
 // The session is a hand-written state machine over the connection's raw
 // read and write, with its futures kept inline as fields: nothing is
@@ -28,6 +28,13 @@ import (
 
 // maxHead is the longest request head (request line and headers) we read.
 const maxHead = 8 << 10
+
+// maxOut bounds the answers a session holds: once they reach it, the
+// session stops answering and writes them first; the requests left are
+// answered after. So a client that sends small requests and never reads
+// the answers makes the session hold at most this much (and maxHead plus
+// one read of requests), however many requests it sends.
+const maxOut = 64 << 10
 
 // httpTimeFormat is HTTP's date format (RFC 9110, IMF-fixdate).
 const httpTimeFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
@@ -47,13 +54,13 @@ func (d *httpDate) get(now time.Time) []byte {
 	return d.buf
 }
 
-var helloBody = []byte("Hello, World!")
+const helloBody = "Hello, World!"
 
 type httpState int
 
 const (
-	httpReading   httpState = iota // waiting for the rest of a request head
-	httpWriting                    // the responses to all complete requests are being written
+	httpReading   httpState = iota // waiting for the rest of a request
+	httpWriting                    // writing the answers to the requests that came whole
 	httpLingering                  // the last answer is written and our side shut: reading to the client's EOF
 	httpDone                       // returned Ready
 )
@@ -61,12 +68,20 @@ const (
 // httpSession serves one HTTP connection:
 //
 //	async fn http(conn: Conn) -> io::Result<u64> {
+//	    let mut idle = sleep(IDLE);
 //	    loop {
-//	        let n = timeout(IDLE, conn.read(&mut buf)).await?;     // httpReading
-//	        while let Some(req) = parse(&mut buf)? {               // every complete request
-//	            respond(&req, &mut out);
+//	        select! {                                              // httpReading
+//	            n = conn.read(&mut buf) => n?,                     // EOF in a head: refuse it, then close
+//	            _ = &mut idle => return Ok(total),                 // silent too long
+//	            _ = shutdown, if no request begun => return linger(conn).await,
+//	        };
+//	        while let Some(req) = parse(&mut buf) {                // each request that came whole
+//	            respond(req, &mut out);                            // or a refusal, which ends the loop and closes
+//	            idle.reset(IDLE);
+//	            if out.len() >= MAX_OUT { write(&mut out).await? } // httpWriting
 //	        }
-//	        conn.write_all(&out).await?;                          // httpWriting
+//	        write(&mut out).await?;                                // httpWriting: a write that moves resets idle;
+//	                                                               // none for IDLE: the client does not read
 //	        if closing { return linger(conn).await }               // httpLingering
 //	    }
 //	}
@@ -74,21 +89,26 @@ const (
 // It is written on the connection's PollRead and PollWrite, with its
 // state in its own fields, so that nothing is allocated per request: the
 // input buffer is read into directly, the output buffer is written from
-// directly, and the idle limit is a Deadline moved at each request.
+// directly, and the idle limit is one Deadline, moved by every whole
+// request and every write that moves. It reads nothing while it has
+// answers to write, so a client that does not read its answers is held
+// back, with at most maxOut of answers waiting, and closed once they have
+// not moved for the idle limit.
 type httpSession struct {
 	state httpState
 	liveEntry
 	c       *async.Conn
 	srv     *server
-	in      []byte // bytes of requests not answered yet
-	out     []byte // responses not written yet
+	in      []byte // bytes read; those from off on are not answered yet
+	off     int    // bytes at the front of in answered or skipped: dropped before the next read
+	out     []byte // answers not written yet
 	sent    int    // bytes at the front of out already written
-	closing bool   // the last response says Connection: close
+	closing bool   // the last answer in out ends the connection
 	skip    int    // bytes of an answered request's body still to come, to be dropped
 	total   int64  // bytes written
 	task    *async.Waker
-	idle    async.Deadline                       // the connection opened, or the last whole request came, this long ago
-	linger  async.Future[async.Result[struct{}]] // the gentle close after the last answer, bounded by the idle limit
+	idle    async.Deadline         // moved by every whole request and every write that moves
+	linger  async.Future[struct{}] // the gentle close after the last answer, bounded by idle
 }
 
 func newHTTPSession(c *async.Conn, srv *server) session {
@@ -107,54 +127,47 @@ func (h *httpSession) Poll(cx *async.Context) async.Poll[struct{}] {
 		case httpReading:
 			r, ok := h.fill(cx).Value()
 			switch {
-			case !ok: // nothing more to read for now
-				if h.srv.draining && len(h.in) == 0 {
-					return h.finish(nil) // shutting down, and no request has begun
-				}
-				if h.idle.Poll(cx).IsReady() {
-					return h.finish(nil) // idle too long: close without a word, as HTTP servers do
-				}
-				return async.Pending[struct{}]()
-			case r.Err == io.EOF && len(h.in) == 0:
+			case !ok && h.srv.draining && h.betweenRequests():
+				// Shutting down, and no request has begun: answer
+				// nothing new, and close gently, so that a request
+				// already on its way draws a FIN, not a reset.
+				h.startLinger()
+			case !ok && h.idle.Poll(cx).IsReady():
+				return h.finish(nil) // idle too long: close without a word, as HTTP servers do
+			case !ok:
+				return async.Pending[struct{}]() // the read and the deadline both hold our waker
+			case r.Err == io.EOF && h.betweenRequests():
 				return h.finish(nil) // the client closed between requests
+			case r.Err == io.EOF && h.skip > 0:
+				return h.finish(errors.New("connection closed in the middle of a request body"))
 			case r.Err == io.EOF:
-				return h.finish(errors.New("connection closed in the middle of a request"))
+				// In the middle of a head: say so (RFC 9112 §8 allows
+				// it, net/http does it), then close.
+				h.refuse(errIncompleteEOF, time.Now())
+				h.state = httpWriting
 			case r.Err != nil:
 				return h.finish(r.Err)
-			}
-			if now := time.Now(); h.respond(now) > 0 {
-				h.idle.Reset(now.Add(h.srv.idle)) // a whole request came: the idle limit starts again
-			}
-			if len(h.out) > 0 {
-				h.srv.stats.batches++
-				h.state = httpWriting
+			default:
+				h.answerAll(time.Now())
 			}
 		case httpWriting:
-			for h.sent < len(h.out) {
-				r, ok := h.c.PollWrite(cx, h.out[h.sent:]).Value()
-				if !ok {
-					return async.Pending[struct{}]()
-				}
-				h.sent += r.Value
-				h.total += int64(r.Value)
-				if r.Err != nil {
-					return h.finish(r.Err)
-				}
-			}
-			h.out, h.sent = h.out[:0], 0
-			if h.closing {
+			err, ok := h.write(cx).Value()
+			switch {
+			case !ok:
+				return async.Pending[struct{}]()
+			case err != nil:
+				return h.finish(err)
+			case h.closing:
 				// The answer that ends the connection is written. Close
 				// gently, as the echo session does at shutdown: a client
 				// still sending (a body, more pipelined requests) would
 				// otherwise draw a reset that can destroy that answer.
-				h.idle.Drop()
-				h.linger = async.Timeout(h.srv.rt, h.srv.idle, h.c.Linger())
-				h.state = httpLingering
-				continue
+				h.startLinger()
+			default:
+				h.answerAll(time.Now()) // the requests left, if out was full; else back to reading
 			}
-			h.state = httpReading
 		case httpLingering:
-			if !h.linger.Poll(cx).IsReady() {
+			if !h.linger.Poll(cx).IsReady() && !h.idle.Poll(cx).IsReady() {
 				return async.Pending[struct{}]()
 			}
 			return h.finish(nil)
@@ -166,8 +179,14 @@ func (h *httpSession) Poll(cx *async.Context) async.Poll[struct{}] {
 
 // fill reads what the socket has into h.in, straight into its spare
 // capacity: Ready with the count (or io.EOF, or an error), or Pending
-// with the task's waker left with the reactor.
+// with the task's waker left with the reactor. Before it reads, it drops
+// the bytes already answered, moving the rest to the front: once per
+// read, not once per request.
 func (h *httpSession) fill(cx *async.Context) async.Poll[async.Result[int]] {
+	if h.off > 0 {
+		h.in = h.in[:copy(h.in, h.in[h.off:])]
+		h.off = 0
+	}
 	if cap(h.in)-len(h.in) < minRead {
 		h.in = slices.Grow(h.in, minRead)
 	}
@@ -182,202 +201,152 @@ func (h *httpSession) fill(cx *async.Context) async.Poll[async.Result[int]] {
 // enough for a batch of small pipelined requests in one read.
 const minRead = 4 << 10
 
-// respond answers every complete request in h.in, appending the answers
-// to h.out in order, and keeps the incomplete rest. A request that is
-// malformed or too large is answered with an error and ends the
-// connection: nothing after it is read. A request's body is not needed
-// for any answer we give, so it is skipped as it arrives, never held:
-// memory stays bounded by maxHead and one read, whatever Content-Length
-// announces. It returns how many whole requests it answered.
+// betweenRequests reports whether no request has begun: every byte read
+// is answered, and no body is still to come.
+func (h *httpSession) betweenRequests() bool {
+	return h.off == len(h.in) && h.skip == 0
+}
+
+// answerAll answers what has come whole (see respond) and moves to
+// writing the answers, or to reading if there are none.
+func (h *httpSession) answerAll(now time.Time) {
+	if h.respond(now) > 0 {
+		h.idle.Reset(now.Add(h.srv.idle)) // a whole request came: the idle limit starts again
+	}
+	h.state = httpReading
+	if len(h.out) > 0 {
+		h.srv.stats.batches++
+		h.state = httpWriting
+	}
+}
+
+// respond answers the requests in h.in from h.off on that have come
+// whole, appending the answers to h.out in order, until h.out holds
+// maxOut; it leaves the rest where it is. A request it will not serve is
+// refused (see refuse), and nothing after it is read. A request's body is
+// not needed for any answer we give, so it is skipped as it arrives,
+// never held: memory stays bounded by maxHead and one read, whatever
+// Content-Length announces. It returns how many requests it answered.
 func (h *httpSession) respond(now time.Time) (requests int) {
-	for !h.closing {
+	for !h.closing && len(h.out) < maxOut {
 		if h.skip > 0 { // the body of a request already answered
-			n := min(h.skip, len(h.in))
-			h.in = h.in[:copy(h.in, h.in[n:])]
+			n := min(h.skip, len(h.in)-h.off)
+			h.off += n
 			h.skip -= n
 			if h.skip > 0 {
 				return requests
 			}
 		}
-		end := bytes.Index(h.in, crlfcrlf)
-		if end < 0 {
-			if len(h.in) > maxHead {
-				h.fail(431, "Request Header Fields Too Large", now)
-			}
+		rest := h.in[h.off:]
+		n := headLength(rest)
+		if n == 0 && len(rest) > maxHead || n > maxHead {
+			h.refuse(errHeadTooLarge, now)
 			return requests
 		}
-		if end+4 > maxHead {
-			h.fail(431, "Request Header Fields Too Large", now)
-			return requests
+		if n == 0 {
+			return requests // the head has not all come yet
 		}
-		req, status := parseHead(h.in[:end+2])
-		if status != 0 {
-			h.fail(status, statusText(status), now)
+		req, bad := parseHead(rest[:n])
+		if bad != nil {
+			h.refuse(*bad, now)
 			return requests
 		}
 		h.answer(req, now)
 		requests++
-		h.in = h.in[:copy(h.in, h.in[end+4:])]
+		h.off += n
 		h.skip = req.bodyLen
 	}
 	return requests
 }
 
-var (
-	crlf     = []byte("\r\n")
-	crlfcrlf = []byte("\r\n\r\n")
-)
-
-// httpRequest is what we need of a request head. Its slices point into
-// the session's input buffer: valid until the request has been answered.
-type httpRequest struct {
-	method    []byte
-	target    []byte
-	keepAlive bool
-	bodyLen   int
-}
-
-// parseHead parses a request head (the request line and the header
-// lines, each ending in CRLF). It returns a status other than 0 if the
-// request cannot be served at all: 400 if it is malformed, 501 for a
-// transfer coding we do not implement, 505 for another HTTP version.
-func parseHead(head []byte) (httpRequest, int) {
-	var req httpRequest
-	eol := bytes.Index(head, crlf)
-	line := head[:eol]
-	sp1 := bytes.IndexByte(line, ' ')
-	if sp1 <= 0 {
-		return req, 400
-	}
-	req.method, line = line[:sp1], line[sp1+1:]
-	sp2 := bytes.IndexByte(line, ' ')
-	if sp2 <= 0 {
-		return req, 400
-	}
-	req.target, line = line[:sp2], line[sp2+1:]
-	switch string(line) { // a conversion in a switch does not allocate
-	case "HTTP/1.1":
-		req.keepAlive = true
-	case "HTTP/1.0":
-		req.keepAlive = false
-	default:
-		if bytes.HasPrefix(line, []byte("HTTP/")) {
-			return req, 505
-		}
-		return req, 400
-	}
-	if !validToken(req.method) || req.target[0] != '/' && req.target[0] != '*' {
-		return req, 400
-	}
-	seenLength := false
-	for rest := head[eol+2:]; len(rest) > 0; {
-		eol := bytes.Index(rest, crlf)
-		line := rest[:eol]
-		rest = rest[eol+2:]
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 || !validToken(line[:colon]) {
-			return req, 400 // no name, or a space before the colon (RFC 9112 forbids it)
-		}
-		name, value := line[:colon], bytes.Trim(line[colon+1:], " \t")
-		switch {
-		case bytes.EqualFold(name, []byte("Content-Length")):
-			n, ok := parseLength(value)
-			if !ok || seenLength && n != req.bodyLen {
-				return req, 400
+// write writes what is left of h.out. It is Ready with nil once all is
+// written, or with why the session must end: the write failed, or the
+// client has not read for the idle limit.
+func (h *httpSession) write(cx *async.Context) async.Poll[error] {
+	for h.sent < len(h.out) {
+		r, ok := h.c.PollWrite(cx, h.out[h.sent:]).Value()
+		if !ok {
+			if h.idle.Poll(cx).IsReady() {
+				h.srv.stats.stalled++
+				return async.Ready(errNotReading)
 			}
-			req.bodyLen, seenLength = n, true
-		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
-			return req, 501
-		case bytes.EqualFold(name, []byte("Connection")):
-			if bytes.EqualFold(value, []byte("close")) {
-				req.keepAlive = false
-			} else if bytes.EqualFold(value, []byte("keep-alive")) {
-				req.keepAlive = true
-			}
+			return async.Pending[error]()
 		}
+		h.sent += r.Value
+		h.total += int64(r.Value)
+		if r.Err != nil {
+			return async.Ready(r.Err)
+		}
+		h.idle.Reset(time.Now().Add(h.srv.idle)) // the client is reading: it is not idle
 	}
-	return req, 0
+	h.out, h.sent = h.out[:0], 0
+	return async.Ready[error](nil)
 }
 
-// validToken reports whether b is a non-empty HTTP token (a method or a
-// header name): letters, digits and a few marks, no spaces or controls.
-func validToken(b []byte) bool {
-	if len(b) == 0 {
-		return false
-	}
-	for _, c := range b {
-		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte(`"(),/:;<=>?@[\]{}`), c) >= 0 {
-			return false
-		}
-	}
-	return true
-}
+var errNotReading = fmt.Errorf("client not reading its answers: nothing written for the idle limit: %w", async.ErrTimeout)
 
-// parseLength parses a Content-Length: decimal digits only, and not so
-// many that the number could overflow.
-func parseLength(b []byte) (int, bool) {
-	if len(b) == 0 || len(b) > 12 {
-		return 0, false
-	}
-	n := 0
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
+// startLinger stops reading and closes gently (see Conn.Linger), within
+// the idle limit.
+func (h *httpSession) startLinger() {
+	h.idle.Reset(time.Now().Add(h.srv.idle))
+	h.linger = h.c.Linger()
+	h.state = httpLingering
 }
 
 // response is one answer, before it is written out.
 type response struct {
 	code      int
-	reason    string
 	extra     string // more header lines, each ending in CRLF
-	body      []byte
+	body      string
 	keepAlive bool // false: the connection closes after this answer
+	http10    bool // the request was HTTP/1.0: keeping alive must be said
 	headOnly  bool // an answer to HEAD: the headers say how long the body is, and it is left out
 }
 
 // answer appends the response to one request to h.out.
 func (h *httpSession) answer(req httpRequest, now time.Time) {
 	h.srv.stats.requests++
-	head := bytes.Equal(req.method, []byte("HEAD"))
+	head := string(req.method) == "HEAD" // a conversion in a comparison does not allocate
+	r := response{keepAlive: req.keepAlive, http10: req.http10, headOnly: head}
 	switch {
-	case !head && !bytes.Equal(req.method, []byte("GET")):
-		h.write(response{code: 405, reason: "Method Not Allowed", extra: "Allow: GET, HEAD\r\n",
-			body: []byte("Method Not Allowed\n"), keepAlive: req.keepAlive}, now)
-	case string(req.target) == "/plaintext" || string(req.target) == "/":
-		h.write(response{code: 200, reason: "OK", body: helloBody, keepAlive: req.keepAlive, headOnly: head}, now)
+	case !head && string(req.method) != "GET":
+		r.code, r.extra, r.body, r.headOnly = 405, "Allow: GET, HEAD\r\n", "Method Not Allowed\n", false
+	case string(req.path) == "/plaintext" || string(req.path) == "/":
+		r.code, r.body = 200, helloBody
 	default:
-		h.write(response{code: 404, reason: "Not Found", body: []byte("Not Found\n"), keepAlive: req.keepAlive, headOnly: head}, now)
+		r.code, r.body = 404, "Not Found\n"
 	}
+	h.appendResponse(r, now)
 }
 
-// fail answers a request we cannot serve, and closes the connection
-// after the answer: we cannot tell where the next request would start.
-func (h *httpSession) fail(code int, reason string, now time.Time) {
+// refuse answers a request we will not serve with the refusal's status
+// and text, and closes the connection after it: where the next request
+// would start is unknown. Nothing more of the input is read.
+func (h *httpSession) refuse(r refusal, now time.Time) {
 	h.srv.stats.badRequests++
-	h.write(response{code: code, reason: reason, body: append([]byte(reason), '\n')}, now)
-	h.in = h.in[:0]
+	h.appendResponse(response{code: r.code, body: r.why}, now)
+	h.off, h.skip = len(h.in), 0
 }
 
-// write appends r to h.out, headers and body.
-func (h *httpSession) write(r response, now time.Time) {
+// appendResponse appends r to h.out, headers and body.
+func (h *httpSession) appendResponse(r response, now time.Time) {
 	o := h.out
 	o = append(o, "HTTP/1.1 "...)
 	o = strconv.AppendInt(o, int64(r.code), 10)
 	o = append(o, ' ')
-	o = append(o, r.reason...)
+	o = append(o, statusText(r.code)...)
 	o = append(o, "\r\nServer: asyncio-go\r\nDate: "...)
 	o = append(o, h.srv.date.get(now)...)
 	o = append(o, "\r\nContent-Type: text/plain\r\nContent-Length: "...)
 	o = strconv.AppendInt(o, int64(len(r.body)), 10)
 	o = append(o, "\r\n"...)
 	o = append(o, r.extra...)
-	if !r.keepAlive {
+	switch {
+	case !r.keepAlive:
 		o = append(o, "Connection: close\r\n"...)
 		h.closing = true
+	case r.http10:
+		o = append(o, "Connection: keep-alive\r\n"...) // else an HTTP/1.0 client assumes close (RFC 9112 §C.2.2)
 	}
 	o = append(o, "\r\n"...)
 	if !r.headOnly {
@@ -386,11 +355,21 @@ func (h *httpSession) write(r response, now time.Time) {
 	h.out = o
 }
 
-// statusText is the reason phrase of the errors parseHead returns.
+// statusText is the reason phrase of each status we answer with.
 func statusText(code int) string {
 	switch code {
+	case 200:
+		return "OK"
 	case 400:
 		return "Bad Request"
+	case 404:
+		return "Not Found"
+	case 405:
+		return "Method Not Allowed"
+	case 417:
+		return "Expectation Failed"
+	case 431:
+		return "Request Header Fields Too Large"
 	case 501:
 		return "Not Implemented"
 	case 505:
@@ -418,5 +397,6 @@ func (h *httpSession) close() {
 	h.state = httpDone
 	h.idle.Drop()
 	async.Drop(h.linger)
+	h.linger = nil
 	h.c.Close() // withdraws any waker a Pending read or write left
 }

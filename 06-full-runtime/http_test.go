@@ -19,7 +19,7 @@ import (
 )
 
 // startHTTPServer starts the server with the HTTP application.
-func startHTTPServer(t *testing.T, setup ...func(*server)) *testServer {
+func startHTTPServer(t testing.TB, setup ...func(*server)) *testServer {
 	t.Helper()
 	return startTestServerTrace(t, nil, append([]func(*server){func(s *server) { s.open = newHTTPSession }}, setup...)...)
 }
@@ -130,17 +130,17 @@ func TestHTTP(t *testing.T) {
 		code          int
 		closes        bool
 	}{
-		{"an unknown path is 404, and the connection stays open", "GET /nope HTTP/1.1\r\n\r\n", 404, false},
-		{"another method is 405", "POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", 405, false},
+		{"an unknown path is 404, and the connection stays open", "GET /nope HTTP/1.1\r\nHost: a\r\n\r\n", 404, false},
+		{"another method is 405", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc", 405, false},
 		{"a malformed request line is 400, then close", "GARBAGE\r\n\r\n", 400, true},
-		{"a header without a colon is 400, then close", "GET / HTTP/1.1\r\nNoColon\r\n\r\n", 400, true},
+		{"a header without a colon is 400, then close", "GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", 400, true},
 		{"a space before the colon is 400, then close", "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400, true},
-		{"a bad Content-Length is 400, then close", "GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400, true},
-		{"chunked bodies are 501, then close", "GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 501, true},
+		{"a bad Content-Length is 400, then close", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", 400, true},
+		{"chunked bodies are 501, then close", "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n", 501, true},
 		{"HTTP/2.0 on this port is 505, then close", "GET / HTTP/2.0\r\n\r\n", 505, true},
-		{"Connection: close is honoured", "GET / HTTP/1.1\r\nConnection: close\r\n\r\n", 200, true},
+		{"Connection: close is honoured", "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 200, true},
 		{"HTTP/1.0 closes by default", "GET / HTTP/1.0\r\n\r\n", 200, true},
-		{"a head over the limit is 431, then close", "GET / HTTP/1.1\r\nX: " + strings.Repeat("a", maxHead) + "\r\n\r\n", 431, true},
+		{"a head over the limit is 431, then close", "GET / HTTP/1.1\r\nHost: a\r\nX: " + strings.Repeat("a", maxHead) + "\r\n\r\n", 431, true},
 		{"a head over the limit without an end is 431 too", "GET / HTTP/1.1\r\nX: " + strings.Repeat("a", 2*maxHead), 431, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,7 +167,7 @@ func TestHTTP(t *testing.T) {
 	t.Run("an answer that closes the connection survives a client that goes on sending", func(t *testing.T) {
 		ts := startHTTPServer(t)
 		c := dial(t, ts)
-		_, err := io.WriteString(c, "GET /plaintext HTTP/1.1\r\nConnection: close\r\n\r\n")
+		_, err := io.WriteString(c, "GET /plaintext HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
 		require.NoError(t, err, "write")
 		go c.Write(bytes.Repeat([]byte("more junk "), 100<<10)) // 1 MiB the server will never answer
 		r := bufio.NewReader(c)
@@ -179,7 +179,7 @@ func TestHTTP(t *testing.T) {
 	t.Run("HEAD gets the headers without the body", func(t *testing.T) {
 		ts := startHTTPServer(t)
 		c := dial(t, ts)
-		_, err := io.WriteString(c, "HEAD /plaintext HTTP/1.1\r\n\r\n"+get)
+		_, err := io.WriteString(c, "HEAD /plaintext HTTP/1.1\r\nHost: a\r\n\r\n"+get)
 		require.NoError(t, err, "write")
 		r := bufio.NewReader(c)
 		resp, err := http.ReadResponse(r, &http.Request{Method: "HEAD"})
@@ -227,40 +227,89 @@ func TestHTTPRespondAllocatesNothing(t *testing.T) {
 	h.in = append(h.in, batch...)
 	h.respond(now) // grow the buffers once
 	allocs := testing.AllocsPerRun(100, func() {
-		h.in = append(h.in[:0], batch...)
+		h.in, h.off = append(h.in[:0], batch...), 0
 		h.out = h.out[:0]
 		h.respond(now)
 	})
 	assert.Zero(t, allocs, "allocations per batch of 16 requests, once the buffers have grown")
 	assert.Equal(t, int64(16*101+16), h.srv.stats.requests, "requests answered")
+
+	t.Run("nor for any other kind of request it serves", func(t *testing.T) {
+		h := newBareHTTPSession()
+		batch := []byte("GET /plaintext?x=1 HTTP/1.1\r\nHost: a:80\r\nConnection: keep-alive, x\r\n\r\n" +
+			"HEAD / HTTP/1.1\nHost: a\nExpect: 100-continue\n\n" +
+			"GET HTTP://b/plaintext HTTP/1.1\r\nHost: a\r\n\r\n" +
+			"POST /missing HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc" +
+			"GET /nope HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" +
+			"GET * HTTP/1.2\r\nHost:\r\n\r\n")
+		h.in = append(h.in, batch...)
+		h.respond(now)
+		require.False(t, h.closing, "every request served, the connection open: %q", h.out)
+		allocs := testing.AllocsPerRun(100, func() {
+			h.in, h.off = append(h.in[:0], batch...), 0
+			h.out = h.out[:0]
+			h.respond(now)
+		})
+		assert.Zero(t, allocs, "allocations per batch")
+	})
 }
 
-// FuzzHTTP feeds arbitrary bytes to the request parser and checks that it
-// never panics, answers only complete requests, and closes after an error.
+// feed appends data to h's input and answers what it can, as the session
+// does after a read, as if each batch of answers were written at once.
+// It returns the answers.
+func feed(h *httpSession, data []byte, now time.Time) []byte {
+	h.in = append(h.in, data...)
+	var written []byte
+	for {
+		off := h.off
+		h.respond(now)
+		if h.off == off && len(h.out) == 0 {
+			return written
+		}
+		written = append(written, h.out...)
+		h.out = h.out[:0]
+	}
+}
+
+// FuzzHTTP feeds arbitrary bytes to the request parser, whole and cut in
+// two at any point, and checks that it never panics, gives the same
+// answers however the input is cut, answers only complete requests, and
+// closes after an error.
 func FuzzHTTP(f *testing.F) {
-	f.Add([]byte(get + get))
-	f.Add([]byte("GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloGET /x HTTP/1.0\r\n\r\n"))
-	f.Add([]byte("GARBAGE\r\n\r\n"))
-	f.Add([]byte("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"))
-	f.Add([]byte("\r\n\r\n\r\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
+	f.Add([]byte(get+get), uint16(20))
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /x HTTP/1.0\r\n\r\n"), uint16(40))
+	f.Add([]byte("GARBAGE\r\n\r\n"), uint16(8))
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"), uint16(15))
+	f.Add([]byte("\r\n\r\n\r\n"), uint16(1))
+	f.Add([]byte("HEAD / HTTP/1.1\nHost: a\n\nGET / HTTP/1.1\r\nHost: a\r\n\r"), uint16(17))
+	f.Fuzz(func(t *testing.T, data []byte, cut uint16) {
+		now := time.Now()
 		h := newBareHTTPSession()
-		h.in = append(h.in, data...)
-		h.respond(time.Now())
-		answers := bytes.Count(h.out, []byte("HTTP/1.1 "))
-		assert.LessOrEqual(t, int64(answers), h.srv.stats.requests+h.srv.stats.badRequests, "answers without a request")
+		out := feed(h, data, now)
+		c := int(cut) % (len(data) + 1)
+		split := newBareHTTPSession()
+		splitOut := append(feed(split, data[:c], now), feed(split, data[c:], now)...)
+		assert.Equal(t, string(out), string(splitOut), "the answers to the input whole and cut at %d", c)
+
+		answers := parseAnswers(out)
+		assert.LessOrEqual(t, int64(len(answers)), h.srv.stats.requests+h.srv.stats.badRequests, "answers without a request")
 		if h.srv.stats.badRequests > 0 {
 			assert.True(t, h.closing, "an error closes the connection")
-			assert.Empty(t, h.in, "nothing after an error is kept")
+			assert.Equal(t, len(h.in), h.off, "nothing after an error is kept")
 		}
-		assert.LessOrEqual(t, len(h.in), max(len(data), 0), "input kept")
-		// What respond produced must parse as HTTP responses.
-		r := bufio.NewReader(bytes.NewReader(h.out))
-		for range answers {
-			resp, err := http.ReadResponse(r, nil)
-			require.NoError(t, err, "our own answer parses")
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
+		assert.LessOrEqual(t, len(h.in)-h.off, len(data), "input kept")
+		// Every answer's head must parse with net/http, and its body be
+		// as long as it says, or absent (the answer to a HEAD).
+		starts := statusLine.FindAllIndex(out, -1)
+		for i, st := range starts {
+			end := len(out)
+			if i+1 < len(starts) {
+				end = starts[i+1][0]
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(out[st[0]:end])), nil)
+			require.NoError(t, err, "our own answer %d parses", i)
+			body, _ := io.ReadAll(resp.Body)
+			assert.Contains(t, []int{0, int(resp.ContentLength)}, len(body), "answer %d: its body, or none", i)
 		}
 	})
 }
@@ -269,11 +318,11 @@ func TestHTTPBodies(t *testing.T) {
 	t.Run("a body is skipped as it comes, never held, however long it says it is", func(t *testing.T) {
 		h := newBareHTTPSession()
 		now := time.Now()
-		h.in = append(h.in, "POST /plaintext HTTP/1.1\r\nContent-Length: 100000000000\r\n\r\n"...)
+		h.in = append(h.in, "POST /plaintext HTTP/1.1\r\nHost: a\r\nContent-Length: 100000000000\r\n\r\n"...)
 		h.in = append(h.in, bytes.Repeat([]byte("b"), 64<<10)...)
 		h.respond(now)
 		assert.Contains(t, string(h.out), "HTTP/1.1 405 Method Not Allowed", "answered before the body has come")
-		assert.Empty(t, h.in, "body bytes held")
+		assert.Equal(t, len(h.in), h.off, "body bytes not yet dropped")
 		assert.Equal(t, 100000000000-(64<<10), h.skip, "body bytes still to skip")
 		h.skip = 5 // pretend the rest has come but five bytes
 		h.out = h.out[:0]

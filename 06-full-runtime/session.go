@@ -67,8 +67,8 @@ const maxLine = 64 << 10
 // see startLinger.
 type echoSession struct {
 	state   sessionState
-	last    bool    // out is the last line: EOF came with it
-	refused refusal // why the session refused its client, if it did
+	last    bool        // out is the last line: EOF came with it
+	refused lineRefusal // why the session refused its client, if it did
 	liveEntry
 	c      *async.Conn
 	srv    *server
@@ -184,25 +184,25 @@ func (es *echoSession) write(cx *async.Context) async.Poll[error] {
 
 // refuse answers a line that is too long, or too slow, with an error
 // message; after it the session closes.
-func (es *echoSession) refuse(why refusal, err error) {
+func (es *echoSession) refuse(why lineRefusal, err error) {
 	es.refused = why
 	es.out = fmt.Appendf(nil, "error: %v; closing\n", err)
 	es.state = sessionRefusing
 }
 
-// refusal is why a session refused its client. It is kept as a byte,
+// lineRefusal is why an echo session refused its client. It is kept as a byte,
 // not as the error itself: every session carries the field, and an error
 // (16 bytes) would push the session into a larger size class.
-type refusal uint8
+type lineRefusal uint8
 
 const (
-	notRefused     refusal = iota // the client was never refused
-	refusedIdle                   // no whole line within the idle limit
-	refusedTooLong                // a line longer than maxLine
+	notRefused     lineRefusal = iota // the client was never refused
+	refusedIdle                       // no whole line within the idle limit
+	refusedTooLong                    // a line longer than maxLine
 )
 
 // err is the error a refusal ends the session with (nil if none).
-func (why refusal) err(idle time.Duration) error {
+func (why lineRefusal) err(idle time.Duration) error {
 	switch why {
 	case refusedIdle:
 		return fmt.Errorf("no whole line within %v: %w", idle, async.ErrTimeout)

@@ -1,0 +1,450 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"net/netip"
+	"strings"
+)
+
+// The HTTP application's request parser: the smallest we could write that
+// does what RFC 9112 (HTTP/1.1's syntax) and RFC 9110 (HTTP's semantics)
+// say a server MUST, and refuses what it does not serve instead of
+// guessing. A request is either served or refused; a refusal names the
+// rule that was broken, in its body, and closes the connection, because
+// after a request we could not read we cannot know where the next one
+// starts.
+//
+// Where the RFCs leave a choice, we made these (each has a row in the
+// differential test against net/http, http_diff_test.go):
+//
+//   - A bare LF ends a line as CRLF does (RFC 9112 §2.2 allows it, and
+//     net/http does the same); a CR anywhere but before an LF is refused.
+//     Since every LF ends a line, no field can hide another in its value.
+//   - Obsolete line folding (a field line that starts with a space or a
+//     tab) is refused with 400; RFC 9112 §5.2 allows that or unfolding.
+//   - No transfer coding is implemented: a Transfer-Encoding is 501, as
+//     RFC 9112 §6.1 advises for a coding a server does not understand.
+//     This falls short of §7.1, which asks every recipient to parse
+//     chunked; we answer every request before its body and never read a
+//     body, so decoding chunked would only serve to find the next request,
+//     and chunked framing is where request smuggling has lived. 501 and a
+//     close never guess the framing.
+//   - Content-Length and Transfer-Encoding together: 400 and close (RFC
+//     9112 §6.3 allows rejecting it, and requires the close).
+//   - Expect: 100-continue gets no 100 (Continue): we answer at once,
+//     before the body. A client that waits for the 100 may then never send
+//     the body it announced, so we cannot tell where its next request
+//     starts: after such an answer the connection closes, as net/http's
+//     does. Any other expectation is 417 (RFC 9110 §10.1.1).
+
+// httpRequest is what we need of a request head. Its slices point into
+// the session's input buffer: valid until the request has been answered.
+type httpRequest struct {
+	method    []byte
+	path      []byte // the target's path, without the query (see parseTarget)
+	http10    bool   // an HTTP/1.0 request: a kept-alive answer must say so
+	keepAlive bool   // the connection stays open after the answer
+	bodyLen   int    // bytes of body after the head (Content-Length), to skip
+}
+
+// A refusal is the answer to a request we will not serve: its status and
+// a body saying which rule the request broke, and where the RFC says so.
+// After it the connection closes.
+type refusal struct {
+	code int
+	why  string
+}
+
+// The refusals, one per rule. Their text is the answer's body (in ASCII:
+// the answer does not name a charset), and it is also how the
+// differential test tells which rule refused a request.
+var (
+	errEmptyLine     = refusal{400, "an empty line or a CR where the request line should start (RFC 9112 section 2.2)\n"}
+	errBareCR        = refusal{400, "a CR not followed by LF (RFC 9112 section 2.2)\n"}
+	errRequestLine   = refusal{400, "malformed request line (RFC 9112 section 3)\n"}
+	errVersion       = refusal{400, "malformed HTTP version (RFC 9112 section 2.3)\n"}
+	errVersionMajor  = refusal{505, "only HTTP/1.x is served here (RFC 9110 section 6.2)\n"}
+	errTargetForm    = refusal{400, "the target is not origin-form, absolute-form with http or https, or * (RFC 9112 section 3.2)\n"}
+	errTargetByte    = refusal{400, "a control byte or a malformed %-escape in the target (RFC 9112 section 3.2, RFC 3986 section 2.1)\n"}
+	errAuthority     = refusal{400, "the target's authority has no host, has userinfo, or is malformed (RFC 9110 section 4.2)\n"}
+	errObsFold       = refusal{400, "obsolete line folding is not accepted (RFC 9112 section 5.2)\n"}
+	errFieldLine     = refusal{400, "malformed field line: a name is a token followed by a colon (RFC 9112 section 5.1)\n"}
+	errFieldValue    = refusal{400, "a control byte in a field value (RFC 9110 section 5.5)\n"}
+	errHostMissing   = refusal{400, "no Host, which a request of version 1.1 must have (RFC 9112 section 3.2)\n"}
+	errHostRepeated  = refusal{400, "more than one Host (RFC 9112 section 3.2)\n"}
+	errHostInvalid   = refusal{400, "Host is not a host and optional port (RFC 9112 section 3.2, RFC 3986 section 3.2.2)\n"}
+	errLength        = refusal{400, "Content-Length is not one decimal number (RFC 9112 section 6.3)\n"}
+	errLengthAndTE   = refusal{400, "both Content-Length and Transfer-Encoding (RFC 9112 section 6.3)\n"}
+	errEncoding10    = refusal{400, "Transfer-Encoding in a request of version 1.0 (RFC 9112 section 6.1)\n"}
+	errEncoding      = refusal{501, "no transfer coding is implemented here (RFC 9112 section 6.1)\n"}
+	errExpectation   = refusal{417, "the only expectation met here is 100-continue (RFC 9110 section 10.1.1)\n"}
+	errHeadTooLarge  = refusal{431, "the request head is over 8 KiB (RFC 6585 section 5)\n"}
+	errIncompleteEOF = refusal{400, "the connection was closed in the middle of a request head (RFC 9112 section 8)\n"}
+)
+
+// headLength returns the length of the request head at the front of b,
+// through the empty line that ends it, or 0 if that line has not come
+// yet. Lines end with LF, with or without a CR before it (see nextLine),
+// so the head ends at the first LF that follows an LF, with at most a CR
+// between them. It stops at the first head: a batch of pipelined
+// requests is scanned once, not once per request.
+func headLength(b []byte) int {
+	for i := 0; ; {
+		lf := bytes.IndexByte(b[i:], '\n')
+		if lf < 0 {
+			return 0
+		}
+		i += lf + 1
+		switch {
+		case i < len(b) && b[i] == '\n':
+			return i + 1
+		case i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n':
+			return i + 2
+		}
+	}
+}
+
+// nextLine splits off the first line of a whole head, without its line
+// end. RFC 9112 §2.2: a line ends with CRLF, and a recipient MAY take a
+// bare LF as a line end too; we do. A CR left in the line is a bare CR,
+// which the same section says is invalid: parseHead refuses it.
+func nextLine(head []byte) (line, rest []byte) {
+	i := bytes.IndexByte(head, '\n')
+	if i < 0 {
+		return head, nil
+	}
+	return bytes.TrimSuffix(head[:i], []byte("\r")), head[i+1:]
+}
+
+// parseHead parses a whole request head. It returns the request, or the
+// refusal for the first rule it breaks: first the syntax (request line,
+// target, field lines), then what the fields say (framing, Host,
+// expectations).
+func parseHead(head []byte) (httpRequest, *refusal) {
+	var req httpRequest
+	line, rest := nextLine(head)
+	if len(line) == 0 || line[0] == '\r' {
+		// RFC 9112 §2.2: a server SHOULD skip at least one empty line
+		// here (old clients sent a CRLF after a POST's body). We refuse
+		// it, as we refuse any request line that does not start with a
+		// method: a byte we do not understand ends the connection.
+		return req, &errEmptyLine
+	}
+	if bytes.IndexByte(line, '\r') >= 0 {
+		return req, &errBareCR
+	}
+	target, bad := req.parseRequestLine(line)
+	if bad != nil {
+		return req, bad
+	}
+	if bad := req.parseTarget(target); bad != nil {
+		return req, bad
+	}
+	var f headFields
+	for {
+		line, rest = nextLine(rest)
+		if len(line) == 0 {
+			break // the empty line that ends the head
+		}
+		if bytes.IndexByte(line, '\r') >= 0 {
+			return req, &errBareCR
+		}
+		if bad := f.add(line); bad != nil {
+			return req, bad
+		}
+	}
+	return req, req.apply(&f)
+}
+
+// parseRequestLine parses "method SP target SP version" (RFC 9112 §3):
+// single spaces, a method that is a token, a version "HTTP/" DIGIT "."
+// DIGIT (§2.3). A later minor version is served as 1.1 (RFC 9110 §6.2);
+// another major version is 505. It returns the target, not yet parsed.
+func (req *httpRequest) parseRequestLine(line []byte) (target []byte, bad *refusal) {
+	method, rest, ok1 := bytes.Cut(line, []byte(" "))
+	target, version, ok2 := bytes.Cut(rest, []byte(" "))
+	if !ok1 || !ok2 || !validToken(method) || len(target) == 0 {
+		return nil, &errRequestLine
+	}
+	if len(version) != len("HTTP/1.1") || string(version[:5]) != "HTTP/" ||
+		!isDigit(version[5]) || version[6] != '.' || !isDigit(version[7]) {
+		return nil, &errVersion
+	}
+	if version[5] != '1' {
+		return nil, &errVersionMajor
+	}
+	req.method, req.http10 = method, version[7] == '0'
+	return target, nil
+}
+
+// parseTarget finds the path of a request target (RFC 9112 §3.2), which
+// is all the routing needs: "/p?q" (origin-form) has the path /p;
+// "http://host/p?q" (absolute-form, which a server MUST accept, §3.2.2)
+// the path /p, or / if it has none, and its authority is checked like a
+// Host (the application serves one host, so it routes on neither); "*"
+// (asterisk-form) the path *, which names no resource
+// here. A control byte or a space (which the request line's split
+// leaves only as a second space) is refused, and so is a malformed
+// %-escape in the path. The query is not part of the path.
+func (req *httpRequest) parseTarget(target []byte) *refusal {
+	for _, c := range target {
+		if c <= ' ' || c == 0x7f {
+			return &errTargetByte
+		}
+	}
+	path := target
+	switch {
+	case target[0] == '/' || string(target) == "*":
+	case hasPrefixFold(target, "http://") || hasPrefixFold(target, "https://"):
+		rest := target[bytes.IndexByte(target, ':')+len("://"):]
+		end := bytes.IndexAny(rest, "/?")
+		if end < 0 {
+			end = len(rest)
+		}
+		authority := rest[:end]
+		path = rest[end:]
+		// RFC 9110 §4.2.1: an http URI with an empty host MUST be
+		// rejected; §4.2.4: userinfo SHOULD be treated as an error.
+		if len(authority) == 0 || authority[0] == ':' || bytes.IndexByte(authority, '@') >= 0 || !validHost(authority) {
+			return &errAuthority
+		}
+	default:
+		return &errTargetForm
+	}
+	if q := bytes.IndexByte(path, '?'); q >= 0 {
+		path = path[:q]
+	}
+	if !validEscapes(path) {
+		return &errTargetByte
+	}
+	if len(path) == 0 {
+		path = []byte("/") // RFC 9110 §4.2.3: an empty path is the same as /
+	}
+	req.path = path
+	return nil
+}
+
+// headFields collects what the field lines of one head say about how to
+// answer it and where the next request starts. The other fields are
+// checked for syntax and then ignored.
+type headFields struct {
+	hosts       int    // Host field lines
+	host        []byte // the first one's value
+	lengths     int    // Content-Length field lines
+	length      []byte // the first one's value; any other must be the same
+	encoded     bool   // a Transfer-Encoding came
+	close       bool   // Connection lists close
+	keepAlive   bool   // Connection lists keep-alive
+	continue100 bool   // Expect lists 100-continue
+	expectOther bool   // Expect lists something else
+}
+
+// add parses one field line, "name: value" (RFC 9112 §5): the name is a
+// token, right before the colon; the value is trimmed of spaces and tabs
+// and may hold no control byte but the tab (RFC 9110 §5.5: CR, LF and NUL
+// MUST be refused; the others are invalid too).
+func (f *headFields) add(line []byte) *refusal {
+	if line[0] == ' ' || line[0] == '\t' {
+		return &errObsFold // on the first field line, RFC 9112 §2.2 allows the same refusal
+	}
+	colon := bytes.IndexByte(line, ':')
+	if colon < 0 || !validToken(line[:colon]) {
+		return &errFieldLine // this includes a space before the colon, which §5.1 says MUST be 400
+	}
+	name, value := line[:colon], bytes.Trim(line[colon+1:], " \t")
+	for _, c := range value {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return &errFieldValue
+		}
+	}
+	switch {
+	case bytes.EqualFold(name, []byte("Host")):
+		if f.hosts++; f.hosts == 1 {
+			f.host = value
+		}
+	case bytes.EqualFold(name, []byte("Content-Length")):
+		if f.lengths++; f.lengths == 1 {
+			f.length = value
+		} else if !bytes.Equal(value, f.length) {
+			return &errLength // RFC 9110 §8.6: repeated, it must repeat the same value
+		}
+	case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+		f.encoded = true
+	case bytes.EqualFold(name, []byte("Connection")):
+		for list := value; len(list) > 0; {
+			var option []byte
+			option, list = nextListItem(list)
+			f.close = f.close || bytes.EqualFold(option, []byte("close"))
+			f.keepAlive = f.keepAlive || bytes.EqualFold(option, []byte("keep-alive"))
+		}
+	case bytes.EqualFold(name, []byte("Expect")):
+		for list := value; len(list) > 0; {
+			var expectation []byte
+			expectation, list = nextListItem(list)
+			if bytes.EqualFold(expectation, []byte("100-continue")) {
+				f.continue100 = true
+			} else if len(expectation) > 0 {
+				f.expectOther = true
+			}
+		}
+	}
+	return nil
+}
+
+// apply checks what the fields say, in this order, and fills in the
+// request's framing and persistence.
+func (req *httpRequest) apply(f *headFields) *refusal {
+	// Framing first: if it is wrong, nothing after this head can be read.
+	switch {
+	case f.hosts > 1:
+		return &errHostRepeated // RFC 9112 §3.2, whatever the version
+	case f.encoded && f.lengths > 0:
+		return &errLengthAndTE // RFC 9112 §6.3: MAY reject; MUST close either way
+	case f.encoded && req.http10:
+		return &errEncoding10 // RFC 9112 §6.1: the framing MUST be treated as faulty
+	case f.encoded:
+		return &errEncoding
+	}
+	if f.lengths > 0 {
+		n, ok := parseLength(f.length)
+		if !ok {
+			return &errLength // RFC 9112 §6.3: MUST be 400, then close
+		}
+		req.bodyLen = n
+	}
+	// Host: exactly one in HTTP/1.1, and valid in any version (RFC 9112
+	// §3.2). With an absolute-form target its authority is the host
+	// (§3.2.2); parseTarget has checked it, and Host must still be valid.
+	switch {
+	case f.hosts == 0 && !req.http10:
+		return &errHostMissing
+	case f.hosts == 1 && !validHost(f.host):
+		return &errHostInvalid
+	}
+	if f.expectOther {
+		return &errExpectation
+	}
+	// Persistence (RFC 9112 §9.3): HTTP/1.1 stays open unless Connection
+	// lists close; HTTP/1.0 closes unless it lists keep-alive.
+	req.keepAlive = !f.close && (!req.http10 || f.keepAlive)
+	if f.continue100 && !req.http10 && req.bodyLen > 0 {
+		req.keepAlive = false // see Expect at the top of this file
+	}
+	return nil
+}
+
+// nextListItem splits off the first element of a comma-separated list of
+// tokens (RFC 9110 §5.6.1), as Connection and Expect are; it may be
+// empty, and is then ignored. A token holds no space, so spaces and tabs
+// separate elements too: that changes nothing for a well-formed list, and
+// reads a malformed "x close" as x and close, as net/http does (for
+// Connection, closing is the safe side).
+func nextListItem(list []byte) (item, rest []byte) {
+	i := bytes.IndexAny(list, ", \t")
+	if i < 0 {
+		return list, nil
+	}
+	return list[:i], list[i+1:]
+}
+
+// validToken reports whether b is a non-empty token (RFC 9110 §5.6.2), as
+// a method or a field name must be: letters, digits and !#$%&'*+-.^_`|~.
+func validToken(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if !isAlnum(c) && strings.IndexByte("!#$%&'*+-.^_`|~", c) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// validHost reports whether b is a host with an optional port (RFC 9110
+// §7.2, RFC 3986 §3.2.2-3): a name or IPv4 address made of letters,
+// digits and -._~!$&'()*+,;= (possibly empty: RFC 9112 §3.2 has a client
+// send an empty Host when the target has no authority), or an IPv6
+// address in brackets; then perhaps ":" and digits. RFC 3986 also allows
+// %-escapes in a name, for non-ASCII names; it asks for IDNA instead, and
+// DNS names never need them, so we refuse them.
+func validHost(b []byte) bool {
+	if len(b) > 0 && b[0] == '[' {
+		end := bytes.IndexByte(b, ']')
+		if end < 0 || !validIPv6(b[1:end]) {
+			return false
+		}
+		b = b[end+1:]
+	} else {
+		for len(b) > 0 && (isAlnum(b[0]) || strings.IndexByte("-._~!$&'()*+,;=", b[0]) >= 0) {
+			b = b[1:]
+		}
+	}
+	if len(b) == 0 {
+		return true
+	}
+	if b[0] != ':' {
+		return false
+	}
+	for _, c := range b[1:] {
+		if !isDigit(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// validIPv6 reports whether b is an IPv6 address, without a zone: hex
+// digits, colons and dots only, then netip's parser for the grammar. The
+// conversion to a string costs an allocation, only for such hosts.
+func validIPv6(b []byte) bool {
+	for _, c := range b {
+		if !isHex(c) && c != ':' && c != '.' {
+			return false
+		}
+	}
+	addr, err := netip.ParseAddr(string(b))
+	return err == nil && addr.Is6()
+}
+
+// validEscapes reports whether every % in b starts a %-escape: % and two
+// hex digits (RFC 3986 §2.1).
+func validEscapes(b []byte) bool {
+	for i := bytes.IndexByte(b, '%'); i >= 0; i = bytes.IndexByte(b, '%') {
+		if i+2 >= len(b) || !isHex(b[i+1]) || !isHex(b[i+2]) {
+			return false
+		}
+		b = b[i+3:]
+	}
+	return true
+}
+
+// parseLength parses a Content-Length: one or more decimal digits
+// (RFC 9110 §8.6), and a number that fits in an int.
+func parseLength(b []byte) (int, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range b {
+		if !isDigit(c) || n > (maxInt-int(c-'0'))/10 {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
+
+const maxInt = int(^uint(0) >> 1)
+
+// hasPrefixFold reports whether b starts with prefix, ignoring case: a
+// URI's scheme is case-insensitive (RFC 3986 §3.1).
+func hasPrefixFold(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && strings.EqualFold(string(b[:len(prefix)]), prefix)
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+func isHex(c byte) bool   { return isDigit(c) || 'a' <= c|0x20 && c|0x20 <= 'f' }
+func isAlnum(c byte) bool { return isDigit(c) || 'a' <= c|0x20 && c|0x20 <= 'z' }
