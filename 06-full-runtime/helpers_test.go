@@ -64,7 +64,7 @@ func startTestServerTrace(t testing.TB, trace io.Writer, setup ...func(*server))
 	t.Helper()
 	before := openFDs(t)
 	var panics strings.Builder // the runtime reports a task that panicked here; read after stop
-	srv, err := newServer("127.0.0.1:0", 10*time.Second, 30*time.Second, trace, &panics)
+	srv, err := newServer(serverConfig{addr: "127.0.0.1:0", grace: 10 * time.Second, idle: 30 * time.Second, trace: trace, log: &panics})
 	require.NoError(t, err, "newServer")
 	for _, f := range setup {
 		f(srv)

@@ -167,7 +167,7 @@ func (h *httpSession) Poll(cx *async.Context) async.Poll[struct{}] {
 				h.answerAll(time.Now()) // the requests left, if out was full; else back to reading
 			}
 		case httpLingering:
-			if !h.linger.Poll(cx).IsReady() && !h.idle.Poll(cx).IsReady() {
+			if h.linger != nil && !h.linger.Poll(cx).IsReady() && !h.idle.Poll(cx).IsReady() { // nil: -linger=false
 				return async.Pending[struct{}]()
 			}
 			return h.finish(nil)
@@ -289,7 +289,9 @@ var errNotReading = fmt.Errorf("client not reading its answers: nothing written 
 // the idle limit.
 func (h *httpSession) startLinger() {
 	h.idle.Reset(time.Now().Add(h.srv.idle))
-	h.linger = h.c.Linger()
+	if !h.srv.abrupt {
+		h.linger = h.c.Linger()
+	}
 	h.state = httpLingering
 }
 

@@ -36,6 +36,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	httpMode := flags.Bool("http", false, "serve minimal HTTP/1.1 (GET /plaintext) instead of echo; the demo's clients send GET requests")
 	idle := flags.Duration("idle", 30*time.Second, "close a client that has not sent a whole line, or read its answers, for this long "+
 		"(the demo, without -listen, uses 1s or 4 pauses, whichever is longer, unless -idle is given)")
+	ioBudget := flags.Int("io-budget", 0, "reads and writes one poll of a task may make before it yields; 0: the runtime's default (128); "+
+		"-1: no budget, as before chapter 06 added it (to see what it is for: chapters/reliability.md)")
+	linger := flags.Bool("linger", true, "close gently (shut our side, drain the client's last bytes) after a refusal and at shutdown; "+
+		"-linger=false closes at once, as before chapter 06 added it, and a client still sending draws a reset")
 	child := flags.Bool("child-clients", false, "demo: run the clients in a child process (automatic when one process cannot hold both ends)")
 	trace := flags.Bool("trace", false, "print the life of the loop, one step a line, to stderr: timers fired, each epoll_wait's timeout and why, "+
 		"ready descriptors, wakers called, tasks polled and what they returned")
@@ -68,7 +72,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *trace {
 		traceTo = stderr
 	}
-	srv, err := newServer(addr, *grace, *idle, traceTo, stderr)
+	srv, err := newServer(serverConfig{addr: addr, grace: *grace, idle: *idle, trace: traceTo, log: stderr,
+		ioBudget: *ioBudget, abrupt: !*linger})
 	if err != nil {
 		fmt.Fprintln(stderr, program+":", err)
 		return 1

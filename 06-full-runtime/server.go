@@ -24,6 +24,7 @@ type server struct {
 	addr     netip.AddrPort                     // where it listens, with the port the kernel chose
 	grace    time.Duration                      // how long shutdown waits for sessions to finish
 	idle     time.Duration                      // how long a session waits for a whole line or request before it gives up
+	abrupt   bool                               // sessions close at once instead of lingering (-linger=false)
 	live     []session                          // the sessions not finished yet, in no order (see liveEntry)
 	open     func(*async.Conn, *server) session // makes the application's session for a connection
 	draining bool                               // shutdown has begun: sessions finish at their next idle moment
@@ -37,11 +38,21 @@ type server struct {
 	stopWaker *async.Waker // the serve task's waker, for shutdown to call
 }
 
-// newServer makes a runtime and listens on addr. trace, if not nil,
-// receives the loop's life; log, the report of a task that panicked.
-func newServer(addr string, grace, idle time.Duration, trace, log io.Writer) (*server, error) {
-	srv := &server{grace: grace, idle: idle, open: newEchoSession}
-	rt, err := async.NewRuntime(async.Config{Trace: trace, Log: log, OnPark: func() {
+// serverConfig is what the command line says about the server.
+type serverConfig struct {
+	addr     string        // where to listen
+	grace    time.Duration // how long shutdown waits for sessions
+	idle     time.Duration // the idle limit of a session
+	trace    io.Writer     // the loop's life, one step a line; nil for none
+	log      io.Writer     // the report of a task that panicked
+	ioBudget int           // async.Config.IOBudget: 0 for the default, -1 for none
+	abrupt   bool          // close at once, never with a lingering close (to show what the lingering close is for)
+}
+
+// newServer makes a runtime and listens on cfg.addr.
+func newServer(cfg serverConfig) (*server, error) {
+	srv := &server{grace: cfg.grace, idle: cfg.idle, abrupt: cfg.abrupt, open: newEchoSession}
+	rt, err := async.NewRuntime(async.Config{Trace: cfg.trace, Log: cfg.log, IOBudget: cfg.ioBudget, OnPark: func() {
 		if srv.onPark != nil {
 			srv.onPark()
 		}
@@ -49,7 +60,7 @@ func newServer(addr string, grace, idle time.Duration, trace, log io.Writer) (*s
 	if err != nil {
 		return nil, err
 	}
-	ln, err := rt.Listen(addr)
+	ln, err := rt.Listen(cfg.addr)
 	if err != nil {
 		rt.Close()
 		return nil, err

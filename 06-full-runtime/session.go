@@ -146,7 +146,7 @@ func (es *echoSession) Poll(cx *async.Context) async.Poll[struct{}] {
 		case sessionLingering:
 			// The idle limit bounds this wait (and at shutdown, the
 			// grace period: the serve task drops what is left).
-			if !es.linger.Poll(cx).IsReady() && !es.idle.Poll(cx).IsReady() {
+			if es.linger != nil && !es.linger.Poll(cx).IsReady() && !es.idle.Poll(cx).IsReady() { // nil: -linger=false
 				return async.Pending[struct{}]()
 			}
 			return es.finish(es.refused.err(es.srv.idle))
@@ -217,7 +217,9 @@ func (why lineRefusal) err(idle time.Duration) error {
 // and gets no reset for what it may still be sending.
 func (es *echoSession) startLinger() {
 	es.idle.Reset(time.Now().Add(es.srv.idle))
-	es.linger = es.c.Linger()
+	if !es.srv.abrupt {
+		es.linger = es.c.Linger()
+	}
 	es.state = sessionLingering
 }
 

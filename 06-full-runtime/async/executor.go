@@ -66,6 +66,7 @@ type executor struct {
 	timers  *timers
 	budget  int      // polls left before the loop checks the reactor and timers anyway
 	ioLeft  int      // reads and writes the task being polled may still make (see ioBudget)
+	ioMax   int      // ioBudget, or Config.IOBudget; negative: no budget at all
 	moved   int64    // reads and writes that moved bytes, and accepts that took a connection
 	queue   runQueue // runnable tasks, oldest first
 	tasks   []*task  // every task not finished yet, in no order (see task.slot), for close
@@ -101,7 +102,7 @@ const pollBudget = 61
 const ioBudget = 128
 
 func newExecutor(reactor *reactor, timers *timers, trace tracer, log io.Writer, onPark func()) *executor {
-	return &executor{reactor: reactor, timers: timers, budget: pollBudget, ioLeft: ioBudget,
+	return &executor{reactor: reactor, timers: timers, budget: pollBudget, ioLeft: ioBudget, ioMax: ioBudget,
 		trace: trace, log: log, onPark: onPark}
 }
 
@@ -115,6 +116,9 @@ func newExecutor(reactor *reactor, timers *timers, trace tracer, log io.Writer, 
 // waiting for up to a whole poll budget of turns. The caller returns
 // Pending.
 func (ex *executor) spendIO(cx *Context) bool {
+	if ex.ioMax < 0 {
+		return true // no budget: Config.IOBudget turned it off
+	}
 	if ex.ioLeft > 0 {
 		ex.ioLeft--
 		return true
@@ -342,7 +346,7 @@ func (ex *executor) pollTask(t *task) {
 	// the task runs must be able to queue it again, or it would be lost.
 	t.queued.Store(false)
 	ex.polls++
-	ex.ioLeft = ioBudget
+	ex.ioLeft = ex.ioMax
 	moved := ex.moved
 	finished, err := ex.pollIsolated(t)
 	switch {

@@ -45,6 +45,13 @@ type Config struct {
 	// has the same hook (on_thread_park). Tests use it to act at the
 	// moment the loop has nothing left to do.
 	OnPark func()
+
+	// IOBudget is how many reads, writes and accepts one poll of a task
+	// may make before the task must yield; 0 means the default, 128.
+	// Negative means no budget at all: a flooding client can then keep
+	// the loop inside one poll for as long as its data lasts. Only for
+	// showing what the budget is for (chapters/reliability.md).
+	IOBudget int
 }
 
 // NewRuntime makes a runtime: an epoll instance with an eventfd in it, an
@@ -60,9 +67,13 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 		return nil, err
 	}
 	timers := &timers{trace: trace}
+	ex := newExecutor(reactor, timers, trace, log, cfg.OnPark)
+	if cfg.IOBudget != 0 {
+		ex.ioMax, ex.ioLeft = cfg.IOBudget, cfg.IOBudget
+	}
 	return &Runtime{
 		reactor: reactor,
-		ex:      newExecutor(reactor, timers, trace, log, cfg.OnPark),
+		ex:      ex,
 		timers:  timers,
 		trace:   trace,
 		scratch: make([]byte, readSize),
