@@ -240,7 +240,7 @@ func chapterPages(t *testing.T) []string {
 func markdownFiles(t *testing.T) []string {
 	t.Helper()
 	var files []string
-	for _, pattern := range []string{"README.md", "chapters/*.md", "exercises/*/*/README.md", "solutions/README.md", "experiments/*/README.md"} {
+	for _, pattern := range []string{"README.md", "chapters/*.md", "exercises/*/*/README.md", "exercises/*/*/hints/*.md", "solutions/README.md", "experiments/*/README.md"} {
 		found, err := filepath.Glob(filepath.Join(root, filepath.FromSlash(pattern)))
 		require.NoError(t, err, "glob %s", pattern)
 		files = append(files, found...)
