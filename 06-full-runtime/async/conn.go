@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -127,18 +128,30 @@ func (c *Conn) pollSocket(cx *Context, p []byte) Poll[Result[int]] {
 }
 
 // readFD makes one read(2), retrying EINTR. EAGAIN comes back as is.
+//
+// It is a raw system call: it does not tell Go's scheduler that the
+// thread is entering the kernel (syscall.Read would: entersyscall and
+// exitsyscall, a few dozen nanoseconds each, and the scheduler's monitor
+// may then take the processor from a thread that stays in a call). On a
+// non-blocking socket a read never sleeps, so there is nothing to tell.
+// Every socket here is made with SOCK_NONBLOCK (TestListener checks
+// it).
 func readFD(fd int, p []byte) (int, error) {
+	var base unsafe.Pointer
+	if len(p) > 0 {
+		base = unsafe.Pointer(&p[0])
+	}
 	for {
-		n, err := unix.Read(fd, p)
-		switch {
-		case errors.Is(err, unix.EINTR):
+		n, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(base), uintptr(len(p)))
+		switch errno {
+		case 0:
+			return int(n), nil
+		case unix.EINTR:
 			continue // a signal interrupted the call; nothing was read
-		case errors.Is(err, unix.EAGAIN):
-			return 0, err
-		case err != nil:
-			return 0, os.NewSyscallError("read", err)
+		case unix.EAGAIN:
+			return 0, errno
 		}
-		return n, nil
+		return 0, os.NewSyscallError("read", errno)
 	}
 }
 
@@ -187,20 +200,26 @@ func (c *Conn) PollWrite(cx *Context, p []byte) Poll[Result[int]] {
 }
 
 // writeFD makes one write(2), retrying EINTR. EAGAIN comes back as is.
+// Like readFD, it is a raw system call: a write to a non-blocking socket
+// copies what fits and returns, and never sleeps.
 func writeFD(fd int, p []byte) (int, error) {
+	var base unsafe.Pointer
+	if len(p) > 0 {
+		base = unsafe.Pointer(&p[0])
+	}
 	for {
-		n, err := unix.Write(fd, p)
-		switch {
-		case errors.Is(err, unix.EINTR):
+		n, _, errno := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(base), uintptr(len(p)))
+		switch errno {
+		case 0:
+			return int(n), nil
+		case unix.EINTR:
 			continue
-		case errors.Is(err, unix.EAGAIN):
-			return 0, err
-		case err != nil:
-			// EPIPE or ECONNRESET: the peer is gone. (Go's runtime
-			// turns the SIGPIPE for this write into this error.)
-			return 0, os.NewSyscallError("write", err)
+		case unix.EAGAIN:
+			return 0, errno
 		}
-		return n, nil
+		// EPIPE or ECONNRESET: the peer is gone. (Go's runtime ignores
+		// SIGPIPE for sockets, so this write only reports the error.)
+		return 0, os.NewSyscallError("write", errno)
 	}
 }
 

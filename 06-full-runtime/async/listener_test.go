@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 func TestListener(t *testing.T) {
@@ -33,6 +34,17 @@ func TestListener(t *testing.T) {
 		line := readLine(t, rt, r.Value, 10)
 		assert.Equal(t, "hi\n", string(line.Value), "line from the accepted connection")
 		assert.Equal(t, int64(1), rt.Stats().Accepts, "accepts counted")
+
+		// Every read and write is a raw system call (readFD, writeFD),
+		// which is right only because none of them can block.
+		for name, fd := range map[string]int{"listener": ln.fd, "connection": r.Value.fd()} {
+			fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+			require.NoError(t, err, "F_GETFL of the %s", name)
+			assert.NotZero(t, fl&unix.O_NONBLOCK, "the %s is non-blocking: a raw read or write on it never sleeps", name)
+			fd, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+			require.NoError(t, err, "F_GETFD of the %s", name)
+			assert.NotZero(t, fd&unix.FD_CLOEXEC, "the %s is close-on-exec", name)
+		}
 	})
 
 	t.Run("Addr is the address bound, with the port the kernel chose", func(t *testing.T) {
