@@ -64,12 +64,13 @@ type work interface {
 type executor struct {
 	reactor *reactor
 	timers  *timers
-	budget  int      // polls left before the loop checks the reactor and timers anyway
-	ioLeft  int      // reads and writes the task being polled may still make (see ioBudget)
-	ioMax   int      // ioBudget, or Config.IOBudget; negative: no budget at all
-	moved   int64    // reads and writes that moved bytes, and accepts that took a connection
-	queue   runQueue // runnable tasks, oldest first
-	tasks   []*task  // every task not finished yet, in no order (see task.slot), for close
+	budget  int       // polls left before the loop checks the reactor and timers anyway
+	ioLeft  int       // reads and writes the task being polled may still make (see ioBudget)
+	ioMax   int       // ioBudget, or Config.IOBudget; negative: no budget at all
+	moved   int64     // reads and writes that moved bytes, and accepts that took a connection
+	busy    bool     // the last epoll_wait woke a task: look again before sleeping
+	queue   runQueue  // runnable tasks, oldest first
+	tasks   []*task   // every task not finished yet, in no order (see task.slot), for close
 	nextID  uint32
 	trace   tracer
 	log     io.Writer // where a panicking task is reported
@@ -289,8 +290,20 @@ func (ex *executor) sleepUntilWoken() error {
 	}
 	ex.budget = pollBudget
 	timeout := ex.timers.untilNext(time.Now())
+	why := ""
+	if ex.busy && timeout != 0 {
+		// The last look found sockets ready: under load, more are
+		// nearly always ready by now. Look once more without sleeping
+		// (a raw call, see reactor.peek), and sleep only when a look
+		// finds nothing. Go's scheduler, too, polls the network without
+		// blocking before it lets a thread sleep.
+		timeout, why = 0, "the last look found events: look again before sleeping"
+	}
 	if ex.trace.on() {
-		ex.trace.printf("epoll_wait, timeout %s: %s", showTimeout(timeout), ex.why(timeout))
+		if why == "" {
+			why = ex.why(timeout)
+		}
+		ex.trace.printf("epoll_wait, timeout %s: %s", showTimeout(timeout), why)
 	}
 	ready, err := ex.reactor.wait(timeout)
 	// Awake again: from now on a Wake, ours included, needs no eventfd.
@@ -298,6 +311,7 @@ func (ex *executor) sleepUntilWoken() error {
 	if err != nil {
 		return err
 	}
+	ex.busy = len(ready) > 0
 	ex.wakeAll(ready)
 	return nil
 }

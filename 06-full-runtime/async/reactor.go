@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -266,7 +267,11 @@ func (r *reactor) wait(timeout time.Duration) ([]*Waker, error) {
 	var n int
 	for {
 		var err error
-		n, err = unix.EpollWait(r.epfd, r.events, msec)
+		if msec == 0 {
+			n, err = r.peek()
+		} else {
+			n, err = unix.EpollWait(r.epfd, r.events, msec)
+		}
 		if errors.Is(err, unix.EINTR) {
 			// A signal arrived while we slept: Go's scheduler sends
 			// SIGURG to preempt long-running goroutines, so this happens
@@ -295,6 +300,22 @@ func (r *reactor) wait(timeout time.Duration) ([]*Waker, error) {
 	}
 	clear(r.events[:n]) // the Pad field is read back: never let an old value linger
 	return r.ready, nil
+}
+
+// peek is epoll_wait with a zero timeout, made as a raw system call. A
+// call that cannot block need not tell Go's scheduler that this thread is
+// about to sleep in the kernel (entersyscall, exitsyscall); and when the
+// scheduler is told, its monitor thread (sysmon) may take the processor
+// away from a thread that stays in a system call, and wake every 20 µs to
+// check, which on a busy loop costs more than the call. gnet makes its
+// non-blocking epoll_wait the same way.
+func (r *reactor) peek() (int, error) {
+	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(r.epfd),
+		uintptr(unsafe.Pointer(&r.events[0])), uintptr(len(r.events)), 0, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
 
 // waitMillis converts a timeout to epoll_wait's argument: whole
