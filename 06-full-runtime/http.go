@@ -277,7 +277,7 @@ func (h *httpSession) write(cx *async.Context) async.Poll[error] {
 		if r.Err != nil {
 			return async.Ready(r.Err)
 		}
-		h.idle.Reset(time.Now().Add(h.srv.idle)) // the client is reading: it is not idle
+		h.idle.Reset(h.srv.rt.Now().Add(h.srv.idle)) // the client is reading: it is not idle
 	}
 	h.out, h.sent = h.out[:0], 0
 	return async.Ready[error](nil)
@@ -288,7 +288,7 @@ var errNotReading = fmt.Errorf("client not reading its answers: nothing written 
 // startLinger stops reading and closes gently (see Conn.Linger), within
 // the idle limit.
 func (h *httpSession) startLinger() {
-	h.idle.Reset(time.Now().Add(h.srv.idle))
+	h.idle.Reset(h.srv.rt.Now().Add(h.srv.idle))
 	if !h.srv.abrupt {
 		h.linger = h.c.Linger()
 	}

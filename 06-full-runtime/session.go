@@ -125,7 +125,7 @@ func (es *echoSession) Poll(cx *async.Context) async.Poll[struct{}] {
 			case r.Err != nil && r.Err != io.EOF:
 				return es.finish(r.Err)
 			default:
-				es.idle.Reset(time.Now().Add(es.srv.idle))
+				es.idle.Reset(es.srv.rt.Now().Add(es.srv.idle))
 				es.out, es.last = r.Value, r.Err == io.EOF
 				es.state = sessionWriting
 			}
@@ -177,7 +177,7 @@ func (es *echoSession) write(cx *async.Context) async.Poll[error] {
 		if w.Err != nil {
 			return async.Ready(w.Err)
 		}
-		es.idle.Reset(time.Now().Add(es.srv.idle)) // the client is reading: it is not idle
+		es.idle.Reset(es.srv.rt.Now().Add(es.srv.idle)) // the client is reading: it is not idle
 	}
 	return async.Ready[error](nil)
 }
@@ -216,7 +216,7 @@ func (why lineRefusal) err(idle time.Duration) error {
 // client reads every echo, and the refusal if there was one, then EOF,
 // and gets no reset for what it may still be sending.
 func (es *echoSession) startLinger() {
-	es.idle.Reset(time.Now().Add(es.srv.idle))
+	es.idle.Reset(es.srv.rt.Now().Add(es.srv.idle))
 	if !es.srv.abrupt {
 		es.linger = es.c.Linger()
 	}

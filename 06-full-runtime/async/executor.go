@@ -68,7 +68,8 @@ type executor struct {
 	ioLeft  int       // reads and writes the task being polled may still make (see ioBudget)
 	ioMax   int       // ioBudget, or Config.IOBudget; negative: no budget at all
 	moved   int64     // reads and writes that moved bytes, and accepts that took a connection
-	busy    bool     // the last epoll_wait woke a task: look again before sleeping
+	busy    bool      // the last epoll_wait woke a task: look again before sleeping
+	now     time.Time // when the loop last woke: Runtime.Now
 	queue   runQueue  // runnable tasks, oldest first
 	tasks   []*task   // every task not finished yet, in no order (see task.slot), for close
 	nextID  uint32
@@ -322,7 +323,8 @@ func (ex *executor) wakeAll(ready []*Waker) {
 	for _, w := range ready {
 		w.Wake()
 	}
-	ex.timers.fire(time.Now())
+	ex.now = time.Now()
+	ex.timers.fire(ex.now)
 }
 
 // why says, for the trace, where a sleep's timeout came from.
