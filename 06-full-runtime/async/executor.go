@@ -321,7 +321,7 @@ func (ex *executor) sleepUntilWoken() error {
 // whose timers are due.
 func (ex *executor) wakeAll(ready []*Waker) {
 	for _, w := range ready {
-		w.Wake()
+		w.wakeHere()
 	}
 	ex.now = time.Now()
 	ex.timers.fire(ex.now)

@@ -109,7 +109,7 @@ func (ts *timers) fire(now time.Time) int {
 		if ts.trace.on() {
 			ts.trace.printf("timer fired (%s late): wake %v", (at - t.when).Round(time.Microsecond), t.waker)
 		}
-		t.waker.Wake()
+		t.waker.wakeHere() // fire runs on the loop's goroutine
 	}
 	return n
 }

@@ -40,6 +40,25 @@ func (w *Waker) String() string {
 	return fmt.Sprintf("task %d (%s)", w.task.id, w.task.name)
 }
 
+// wakeHere is Wake for the loop's own goroutine, which wakes the tasks
+// whose sockets the reactor found ready and whose timers are due: nobody
+// else is involved, so the task goes straight onto the run queue, without
+// the mutex and the woken list that a wake from another goroutine needs,
+// and without asking whether the loop sleeps (it is the one running
+// this). It saves a lock and an unlock per event, about 3% of the echo
+// benchmark at depth 16 (chapters/benchmarks.md).
+func (w *Waker) wakeHere() {
+	t, ex := w.task, w.ex
+	if t.done.Load() || !t.queued.CompareAndSwap(false, true) {
+		return // finished, or already on its way: as in wake
+	}
+	ex.wakes.Add(1)
+	if ex.trace.on() {
+		ex.trace.printf("woken: task %d (%s)", t.id, t.name)
+	}
+	ex.queue.push(t)
+}
+
 // wake is Wake's work. Any goroutine may be here, so everything it touches
 // is atomic or under ex.mu; the run queue itself belongs to the loop, and
 // woken tasks reach it through ex.woken.
