@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # A lingering close as the kernel sees it: chapter 06's server under
-# strace, one client that says nothing, then SIGTERM. Shown from the
-# SIGTERM to the last close: the eventfd wake, the listener closed, a
-# last read (EAGAIN: nothing to echo), shutdown(SHUT_WR), the SIOCOUTQ
-# ioctl (TIOCOUTQ to strace) until our FIN is acknowledged, and the close.
+# strace, one client that says nothing, then SIGTERM; the client reads
+# nothing and keeps its side open until the server has exited. Shown
+# from the SIGTERM to the close of the epoll instance: the eventfd wake,
+# the listener closed, a last read (EAGAIN: nothing to echo),
+# shutdown(SHUT_WR), the SIOCOUTQ ioctl (TIOCOUTQ to strace) until our FIN
+# is acknowledged, and the close.
 # An argument is passed to the server (-linger=false: the close as it was
 # before the lingering close).
 source "$(dirname "$0")/../lib.sh"
@@ -19,9 +21,9 @@ port=$(sed -n 's/^listening on 127\.0\.0\.1:\([0-9]*\);.*/\1/p' "$scratch/out")
 exec 3<>"/dev/tcp/127.0.0.1/$port" # a silent client
 sleep 1
 kill -TERM "$(pgrep -P "$tracer")"
-cat <&3 # what the server sends before it closes: nothing
+wait "$tracer" # the client neither reads nor closes meanwhile: its kernel acknowledges our FIN
+cat <&3        # then it reads: nothing, and EOF
 exec 3<&-
-wait "$tracer"
 
 echo "strace: from the SIGTERM to the close of the epoll instance (SIGURG and rt_sigreturn left out):"
 joined "$scratch/strace" | grep -v -e ' +++ exited with ' -e 'SIGURG' -e 'rt_sigreturn' >"$scratch/joined"
