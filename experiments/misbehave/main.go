@@ -2,7 +2,8 @@
 // trace, and three clients at once: one that sends a line every -every
 // (a good client), one that says nothing, and one that sends a line one
 // byte longer than the server accepts. It prints what each client got
-// back, the server's summary after SIGTERM, and the lines of the trace
+// back, two lines of the server's summary after SIGTERM (the connections
+// and the timers), and the lines of the trace
 // that show the timers: each sleep's timeout, each timer that fired, and
 // each session's end.
 //
@@ -84,9 +85,13 @@ func run(args []string, out io.Writer) error {
 	fmt.Fprintf(out, "the silent client got:\n%s", <-silent)
 	fmt.Fprintf(out, "the long-line client got:\n%s", <-long)
 
-	fmt.Fprintln(out, "SIGTERM, and the server's summary:")
+	fmt.Fprintln(out, "SIGTERM, and the server's summary, its connections: and timers: lines:")
 	summary, err := srv.Stop(syscall.SIGTERM)
-	fmt.Fprint(out, summary)
+	for line := range strings.Lines(summary) {
+		if strings.HasPrefix(line, "connections:") || strings.HasPrefix(line, "timers:") {
+			fmt.Fprint(out, line)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
