@@ -195,5 +195,18 @@ func runHTTPClient(addr string, messages int, pause time.Duration) (int, error) 
 			m++
 		}
 	}
+	// Say goodbye as the echo clients do: half-close, and expect the
+	// server to close its side too, with nothing more. So the session has
+	// ended before the demo shuts the server down.
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		return messages, err
+	}
+	extra, err := io.ReadAll(r)
+	if err != nil {
+		return messages, fmt.Errorf("waiting for the server to close: %w", err)
+	}
+	if len(extra) > 0 {
+		return messages, fmt.Errorf("after the last response: %d unexpected bytes %q", len(extra), extra)
+	}
 	return messages, nil
 }

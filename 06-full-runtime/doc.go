@@ -18,7 +18,8 @@
 // SIGINT or SIGTERM stops accepting, lets the sessions in flight finish
 // (up to -grace), and exits 0.
 //
-// The prose that walks through this program is chapters/06-full-runtime.md.
+// The prose that walks through this program is chapters/06-full-runtime.md
+// and the three pages after it (-2-tcp, -3-shutdown, -4-http).
 package main
 
 // program names this chapter in messages.

@@ -133,6 +133,7 @@ func (h *httpSession) Poll(cx *async.Context) async.Poll[struct{}] {
 				// already on its way draws a FIN, not a reset.
 				h.startLinger()
 			case !ok && h.idle.Poll(cx).IsReady():
+				h.srv.stats.timedOut++
 				return h.finish(nil) // idle too long: close without a word, as HTTP servers do
 			case !ok:
 				return async.Pending[struct{}]() // the read and the deadline both hold our waker

@@ -22,7 +22,7 @@ type stats struct {
 	acceptErrors int64 // accept4 failures other than EAGAIN and the shortages the runtime waits out
 	bytes        int64 // bytes written back by sessions that finished
 	tooLong      int64 // lines refused for being longer than maxLine
-	timedOut     int64 // sessions closed for not sending a whole line within the idle limit
+	timedOut     int64 // sessions closed for not sending a whole line (or request) within the idle limit
 	stalled      int64 // sessions closed for not reading their answers within the idle limit
 	requests     int64 // HTTP requests answered
 	batches      int64 // HTTP writes, each carrying the answers to every complete request read
@@ -66,8 +66,8 @@ func (s summary) print(w io.Writer) {
 		thousands(rt.EmptyPolls), percent(float64(rt.EmptyPolls), float64(rt.Polls)))
 	fmt.Fprintf(w, "%-17s %s tasks re-queued (%s by other goroutines while the loop slept, %s eventfd writes)\n", "wakes:",
 		thousands(rt.Wakes), thousands(rt.RemoteWakes), thousands(rt.EventfdWrites))
-	fmt.Fprintf(w, "%-17s %s fired (%s closed for idling, %s for not reading, %s lines refused for length)\n", "timers:",
-		thousands(rt.TimersFired), sessions(s.stats.timedOut), thousands(s.stats.stalled), thousands(s.stats.tooLong))
+	fmt.Fprintf(w, "%-17s %s fired (%s closed for idling, %s for not reading, %s refused for length)\n", "timers:",
+		thousands(rt.TimersFired), sessions(s.stats.timedOut), thousands(s.stats.stalled), count(s.stats.tooLong, "line", "lines"))
 	fmt.Fprintf(w, "%-17s %s drained, %s dropped when the grace period ended\n", "shutdown:",
 		sessions(s.stats.drained), thousands(s.stats.dropped))
 	fmt.Fprintf(w, "%-17s %s MiB peak RSS (%s)\n", "memory:", decimal(float64(s.res.peakRSS)/(1<<20)), s.res.rssOf)
@@ -93,11 +93,14 @@ func (s summary) printMessages(w io.Writer) {
 }
 
 // sessions says "1 session" or "n sessions".
-func sessions(n int64) string {
+func sessions(n int64) string { return count(n, "session", "sessions") }
+
+// count says "1 line" or "n lines", grouped as thousands groups it.
+func count(n int64, one, many string) string {
 	if n == 1 {
-		return "1 session"
+		return "1 " + one
 	}
-	return thousands(n) + " sessions"
+	return thousands(n) + " " + many
 }
 
 // resources are the process's own figures, read at the end of a run.

@@ -1,4 +1,5 @@
-// Package chapters holds the prose of the tutorial, one page per chapter,
+// Package chapters holds the prose of the tutorial, a page per chapter
+// (or several, one idea each, for a chapter that holds more than one),
 // and this test, which keeps the prose true to the code beside it:
 //
 //   - a Go code block in a chapter page is cut from a compiled file, and is
@@ -13,7 +14,14 @@
 //   - every chapter page has the same seven sections, in the same order,
 //     and then only appendices;
 //   - every chapter page can be read in one sitting: at most maxWords
-//     words, its appendices aside.
+//     words, its appendices aside;
+//   - a chapter's pages are numbered without a gap, each leads to the next
+//     in its "Next" section, and the learning path (chapters/README.md)
+//     lists every page, in order.
+//
+// A chapter's first page is chapters/NN-name.md; a chapter split by idea
+// goes on in chapters/NN-name-2-idea.md, NN-name-3-idea.md, and so on.
+// All its pages belong to the folder NN-name/.
 //
 // A code block is cut from a file by naming the file (from the repository
 // root) and the declaration on the line before its fence:
@@ -74,17 +82,17 @@ const appendixPrefix = "Appendix: "
 const maxWords = 5500
 
 // pagesBeingSplit are chapter pages that may be longer than maxWords for
-// now. Issue 14: chapter 06's page (about 20,600 words) is being split
-// into pages of one idea each; whoever splits it takes it off this list,
-// which should then be empty.
-var pagesBeingSplit = []string{
-	"06-full-runtime.md",
-}
+// a while, and whose commands need not run from the repository yet: a
+// page that has outgrown one idea, while it is split into pages of one
+// idea each (as chapter 06's was, for issue 14). Whoever splits it takes
+// it off this list, which should then be empty.
+var pagesBeingSplit = []string{}
 
 func TestChapterPages(t *testing.T) {
 	pages := chapterPages(t)
 	require.NotEmpty(t, pages, "chapter pages chapters/NN-name.md")
-	for _, page := range pages {
+	for _, cp := range pages {
+		page := cp.path
 		doc := readMarkdown(t, page)
 		name := strings.TrimSuffix(filepath.Base(page), ".md")
 
@@ -114,13 +122,79 @@ func TestChapterPages(t *testing.T) {
 		})
 
 		t.Run(name+" is the page of a chapter folder that exists", func(t *testing.T) {
-			assert.DirExists(t, filepath.Join(root, name), "chapter folder for %s", page)
+			assert.DirExists(t, filepath.Join(root, cp.chapter), "chapter folder for %s", page)
 		})
 
 		t.Run(name+" shows code cut from the files and draws a diagram", func(t *testing.T) {
 			assert.NotEmpty(t, doc.snippets, "code blocks marked <!-- code: FILE DECL --> in %s", page)
 			assert.Contains(t, doc.text, "```mermaid", "a mermaid diagram in %s", page)
 		})
+	}
+}
+
+func TestSplitChaptersReadInOrder(t *testing.T) {
+	pages := chapterPages(t)
+	byChapter := map[string][]chapterPage{}
+	var chapters []string
+	for _, p := range pages {
+		if len(byChapter[p.chapter]) == 0 {
+			chapters = append(chapters, p.chapter)
+		}
+		byChapter[p.chapter] = append(byChapter[p.chapter], p)
+	}
+
+	for _, ch := range chapters {
+		t.Run(ch+"'s pages are numbered from 1 without a gap, and each leads to the next", func(t *testing.T) {
+			for i, p := range byChapter[ch] {
+				if !assert.Equal(t, i+1, p.number, "page %d of %s is %s: a chapter's pages are %s.md, %s-2-idea.md, %s-3-idea.md...",
+					i+1, ch, filepath.Base(p.path), ch, ch, ch) {
+					return
+				}
+				if i+1 == len(byChapter[ch]) {
+					continue
+				}
+				next := filepath.Base(byChapter[ch][i+1].path)
+				var targets []string
+				for _, l := range linksUnder(readMarkdown(t, p.path), "Next") {
+					target, _, _ := strings.Cut(l.target, "#")
+					targets = append(targets, target)
+				}
+				assert.Contains(t, targets, next, "the Next section of %s links to the chapter's next page", filepath.Base(p.path))
+			}
+		})
+	}
+
+	t.Run("the learning path lists every chapter page, in order", func(t *testing.T) {
+		var want, got []string
+		for _, p := range pages {
+			want = append(want, filepath.Base(p.path))
+		}
+		for _, l := range readMarkdown(t, filepath.Join(root, "chapters", "README.md")).links {
+			target, _, _ := strings.Cut(l.target, "#")
+			if pageRE.MatchString(target) && !slices.Contains(got, target) {
+				got = append(got, target)
+			}
+		}
+		assert.Equal(t, want, got, "the chapter pages that chapters/README.md links to, in the order of their first link")
+	})
+}
+
+func TestPageNamesSayChapterAndPage(t *testing.T) {
+	for name, want := range map[string]chapterPage{
+		"01-busy-loop.md":                {chapter: "01-busy-loop", number: 1},
+		"06-full-runtime.md":             {chapter: "06-full-runtime", number: 1},
+		"06-full-runtime-2-tcp.md":       {chapter: "06-full-runtime", number: 2},
+		"06-full-runtime-3-shutdown.md":  {chapter: "06-full-runtime", number: 3},
+		"07-a-long-name-12-two-words.md": {chapter: "07-a-long-name", number: 12},
+	} {
+		got, ok := parsePageName(name)
+		if assert.True(t, ok, "%s is a chapter page's name", name) {
+			assert.Equal(t, want, got, "what %s says", name)
+		}
+	}
+	for _, name := range []string{"README.md", "reliability.md", "06-full-runtime-2.md", "6-x.md"} {
+		_, ok := parsePageName(name)
+		assert.False(t, ok, "%s is not a chapter page's name", name)
 	}
 }
 
@@ -226,12 +300,86 @@ func TestAnchorsAreTheOnesGitHubMakes(t *testing.T) {
 	assert.Equal(t, []string{"a", "next", "next-1"}, doc.anchors(), "a repeated heading gets -1, and a fence holds no headings")
 }
 
-// chapterPages returns the chapter pages, chapters/NN-name.md.
-func chapterPages(t *testing.T) []string {
+// chapterPage is one page of a chapter.
+type chapterPage struct {
+	path    string // the file, seen from this package
+	chapter string // NN-name: the chapter, and its folder
+	number  int    // 1 for NN-name.md; K for NN-name-K-idea.md
+}
+
+// pageRE is the name of a chapter page: NN-name.md, or NN-name-K-idea.md
+// for page K of a chapter split by idea. Names have no digits, so the
+// page number stands out.
+var pageRE = regexp.MustCompile(`^([0-9][0-9]-[a-z]+(?:-[a-z]+)*)(?:-([0-9]+)-[a-z]+(?:-[a-z]+)*)?\.md$`)
+
+// parsePageName says which chapter, and which of its pages, a file name
+// is (without its path), if it is a chapter page's.
+func parsePageName(name string) (chapterPage, bool) {
+	m := pageRE.FindStringSubmatch(name)
+	if m == nil {
+		return chapterPage{}, false
+	}
+	p := chapterPage{chapter: m[1], number: 1}
+	if m[2] != "" {
+		p.number, _ = strconv.Atoi(m[2])
+	}
+	return p, true
+}
+
+// chapterPages returns the chapter pages, chapters/NN-name.md and
+// chapters/NN-name-K-idea.md, in reading order: by chapter, then by page.
+func chapterPages(t *testing.T) []chapterPage {
 	t.Helper()
-	pages, err := filepath.Glob(filepath.Join(root, "chapters", "[0-9][0-9]-*.md"))
+	files, err := filepath.Glob(filepath.Join(root, "chapters", "[0-9][0-9]-*.md"))
 	require.NoError(t, err, "glob chapter pages")
+	var pages []chapterPage
+	for _, f := range files {
+		p, ok := parsePageName(filepath.Base(f))
+		if !assert.True(t, ok, "%s: a chapter page is named NN-name.md, or NN-name-K-idea.md for page K of a chapter", f) {
+			continue
+		}
+		p.path = f
+		pages = append(pages, p)
+	}
+	slices.SortFunc(pages, func(a, b chapterPage) int {
+		if c := strings.Compare(a.chapter, b.chapter); c != 0 {
+			return c
+		}
+		return a.number - b.number
+	})
 	return pages
+}
+
+// linksUnder returns the links in the ## section of doc headed heading,
+// up to the next ## heading.
+func linksUnder(doc markdown, heading string) []link {
+	var start, end int
+	lines := strings.Split(doc.text, "\n")
+	inFence := false
+	for i, line := range lines {
+		if fenceRE.MatchString(line) {
+			inFence = !inFence
+		}
+		if inFence || !strings.HasPrefix(line, "## ") {
+			continue
+		}
+		switch {
+		case start == 0 && strings.TrimSpace(strings.TrimPrefix(line, "## ")) == heading:
+			start = i + 1
+		case start != 0 && end == 0:
+			end = i + 1
+		}
+	}
+	if start == 0 {
+		return nil
+	}
+	var out []link
+	for _, l := range doc.links {
+		if l.line > start && (end == 0 || l.line < end) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // markdownFiles returns the Markdown a reader follows links in: the root

@@ -45,6 +45,13 @@ var smoke = map[string]struct {
 	"syscall-count": {args: []string{"-clients", "1", "-messages", "1", "-pause", "1ms"}, strace: true, mustPrint: "accept4"},
 	"eventfd-wake":  {strace: true, mustPrint: "eventfd2(0, EFD_CLOEXEC|EFD_NONBLOCK)"},
 	"shutdown-race": {args: []string{"1"}, mustPrint: "lines that mention the eventfd"},
+	"misbehave":     {args: []string{"-idle", "300ms", "-lines", "2", "-every", "100ms"}, mustPrint: "line too long"},
+	"timer-strace":  {args: []string{"200ms"}, strace: true, mustPrint: "error: no whole line within 200ms"},
+	"idle":          {args: []string{"-n", "50", "-wait", "100ms"}, mustPrint: "50 closed by the server after 0 bytes"},
+	"shutdown":      {mustPrint: "each one whole and in order"},
+	"linger-strace": {strace: true, mustPrint: ", SHUT_WR) = 0"},
+	"emfile":        {args: []string{"-idle", "300ms"}, mustPrint: "too many open files; retrying in 5ms"},
+	"flood":         {args: []string{"-for", "500ms", "-pings", "2", "-every", "10ms"}, mustPrint: "flood: sent"},
 }
 
 func TestExperiments(t *testing.T) {

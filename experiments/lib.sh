@@ -29,12 +29,13 @@ need() {
 
 # joined FILE prints strace -f output with each call that another thread's
 # line cut in two (strace prints "<unfinished ...>", then later
-# "<... read resumed>") put back together on one line.
+# "<... read resumed>") put back together on one line. With strace -tt,
+# the line keeps the time the call started.
 joined() {
 	awk '
 		/ <unfinished \.\.\.>$/ { tid = $1; line = $0; sub(/ <unfinished \.\.\.>$/, "", line); cut[tid] = line; next }
-		/^[0-9]+ +<\.\.\. [a-z0-9_]+ resumed>/ {
-			tid = $1; rest = $0; sub(/^[0-9]+ +<\.\.\. [a-z0-9_]+ resumed> ?/, "", rest)
+		/^[0-9]+ +([0-9:.]+ +)?<\.\.\. [a-z0-9_]+ resumed>/ {
+			tid = $1; rest = $0; sub(/^[0-9]+ +([0-9:.]+ +)?<\.\.\. [a-z0-9_]+ resumed> ?/, "", rest)
 			if (tid in cut) { print cut[tid] rest; delete cut[tid] } else { print }
 			next
 		}

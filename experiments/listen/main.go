@@ -11,6 +11,9 @@
 // and the kernel function each one sleeps in (what ps -L -o
 // tid,stat,wchan,comm shows), read from /proc.
 //
+// -flags passes more flags to the server, after -listen (as in
+// -flags=-http, for chapter 06's HTTP server).
+//
 // Run it from the repository's root: it builds ./CHAPTER into a scratch
 // folder first, so that the signal reaches the server itself and not the
 // go command.
@@ -26,11 +29,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/asyncio-go/tutorial/experiments/internal/lab"
 )
 
 func main() {
@@ -45,6 +48,7 @@ func run(args []string, out io.Writer) error {
 	chapter := flags.String("chapter", "01-busy-loop", "the chapter `FOLDER` whose program to run")
 	idle := flags.Duration("idle", time.Second, "how long to leave the server serving, after the client is done, before the SIGINT")
 	threads := flags.Bool("threads", false, "list the server's threads and the kernel function each one sleeps in")
+	serverFlags := flags.String("flags", "", "more `FLAGS` for the server, after -listen (chapter 06: -flags=-http)")
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
@@ -65,8 +69,9 @@ func run(args []string, out io.Writer) error {
 		return fmt.Errorf("go build ./%s: %w", *chapter, err)
 	}
 
-	fmt.Fprintf(out, "server: %s -listen 127.0.0.1:0\n", filepath.Base(*chapter))
-	server := exec.Command(bin, "-listen", "127.0.0.1:0")
+	serverArgs := append([]string{"-listen", "127.0.0.1:0"}, strings.Fields(*serverFlags)...)
+	fmt.Fprintf(out, "server: %s %s\n", filepath.Base(*chapter), strings.Join(serverArgs, " "))
+	server := exec.Command(bin, serverArgs...)
 	server.Stderr = os.Stderr
 	stdout, err := server.StdoutPipe()
 	if err != nil {
@@ -99,7 +104,7 @@ func run(args []string, out io.Writer) error {
 	time.Sleep(*idle)
 	if *threads {
 		fmt.Fprintf(out, "threads of the server, and where each one sleeps in the kernel:\n")
-		if err := printThreads(out, server.Process.Pid); err != nil {
+		if err := lab.PrintThreads(out, server.Process.Pid); err != nil {
 			return err
 		}
 	}
@@ -133,42 +138,4 @@ func talk(addr string, lines []string) (string, error) {
 	}
 	echo, err := io.ReadAll(c)
 	return string(echo), err
-}
-
-// printThreads lists pid's threads as ps -L -o tid,stat,wchan:20,comm
-// would: each thread's id, its state (R running, S asleep), the kernel
-// function it waits in, and its name, from /proc/PID/task.
-func printThreads(out io.Writer, pid int) error {
-	dir := fmt.Sprintf("/proc/%d/task", pid)
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("listing threads (this needs Linux's /proc): %w", err)
-	}
-	var tids []int
-	for _, e := range entries {
-		if tid, err := strconv.Atoi(e.Name()); err == nil {
-			tids = append(tids, tid)
-		}
-	}
-	slices.Sort(tids)
-	fmt.Fprintf(out, "%7s %-4s %-20s %s\n", "TID", "STAT", "WCHAN", "COMMAND")
-	for _, tid := range tids {
-		read := func(name string) string {
-			b, _ := os.ReadFile(fmt.Sprintf("%s/%d/%s", dir, tid, name))
-			return strings.TrimSpace(string(b))
-		}
-		// stat is "tid (comm) state ...": the state follows the last ')'.
-		state := "?"
-		if stat := read("stat"); strings.LastIndexByte(stat, ')') > 0 {
-			if f := strings.Fields(stat[strings.LastIndexByte(stat, ')')+1:]); len(f) > 0 {
-				state = f[0]
-			}
-		}
-		wchan := read("wchan")
-		if wchan == "" || wchan == "0" {
-			wchan = "-"
-		}
-		fmt.Fprintf(out, "%7d %-4s %-20s %s\n", tid, state, wchan, read("comm"))
-	}
-	return nil
 }
