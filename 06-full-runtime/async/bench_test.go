@@ -104,8 +104,9 @@ func BenchmarkDeadlineReset(b *testing.B) {
 	rt := newBenchRuntime(b)
 	now := time.Now()
 	rt.timers = benchTimers(now)
+	rt.ex.timers = rt.timers // a Deadline finds its heap through the waker's executor
 	d := &Deadline{}
-	cx := &Context{Waker: &Waker{}}
+	cx := &Context{Waker: &Waker{task: &task{id: 1, name: "watcher"}, ex: rt.ex}}
 	d.Reset(now.Add(time.Hour))
 	d.Poll(cx)
 	i := 0
