@@ -291,20 +291,17 @@ func (ex *executor) sleepUntilWoken() error {
 	}
 	ex.budget = pollBudget
 	timeout := ex.timers.untilNext(time.Now())
-	why := ""
-	if ex.busy && timeout != 0 {
+	lookAgain := ex.busy && timeout != 0
+	if lookAgain {
 		// The last look found sockets ready: under load, more are
 		// nearly always ready by now. Look once more without sleeping
 		// (a raw call, see reactor.peek), and sleep only when a look
 		// finds nothing. Go's scheduler, too, polls the network without
 		// blocking before it lets a thread sleep.
-		timeout, why = 0, "the last look found events: look again before sleeping"
+		timeout = 0
 	}
 	if ex.trace.on() {
-		if why == "" {
-			why = ex.why(timeout)
-		}
-		ex.trace.printf("epoll_wait, timeout %s: %s", showTimeout(timeout), why)
+		ex.trace.printf("epoll_wait, timeout %s: %s", showTimeout(timeout), ex.why(timeout, lookAgain))
 	}
 	ready, err := ex.reactor.wait(timeout)
 	// Awake again: from now on a Wake, ours included, needs no eventfd.
@@ -328,8 +325,10 @@ func (ex *executor) wakeAll(ready []*Waker) {
 }
 
 // why says, for the trace, where a sleep's timeout came from.
-func (ex *executor) why(timeout time.Duration) string {
+func (ex *executor) why(timeout time.Duration, lookAgain bool) string {
 	switch {
+	case lookAgain:
+		return "the last look found events: look again before sleeping"
 	case timeout < 0:
 		return "no timers, nothing runnable: sleep until a socket or a waker"
 	case timeout == 0:
