@@ -125,13 +125,16 @@ func (h *httpSession) Poll(cx *async.Context) async.Poll[struct{}] {
 	for {
 		switch h.state {
 		case httpReading:
+			if h.srv.draining && h.betweenRequests() {
+				// Shutting down, and no request has begun: answer
+				// nothing new (however much a client keeps sending),
+				// and close gently, so that a request already on its
+				// way draws a FIN, not a reset.
+				h.startLinger()
+				continue
+			}
 			r, ok := h.fill(cx).Value()
 			switch {
-			case !ok && h.srv.draining && h.betweenRequests():
-				// Shutting down, and no request has begun: answer
-				// nothing new, and close gently, so that a request
-				// already on its way draws a FIN, not a reset.
-				h.startLinger()
 			case !ok && h.idle.Poll(cx).IsReady():
 				h.srv.stats.timedOut++
 				return h.finish(nil) // idle too long: close without a word, as HTTP servers do

@@ -61,9 +61,9 @@ const maxLine = 64 << 10
 // Such a client holds at most one batch of echoes, since the session
 // reads nothing more until its echo is written.
 //
-// When the server shuts down, a session waiting for a line stops reading
-// (a partial line is dropped; nothing was promised for it), and one in
-// the middle of writing an echo finishes it first; then it closes gently:
+// When the server shuts down, a session stops reading (a partial line, or
+// lines not read yet, are dropped: nothing was promised for them); one in
+// the middle of writing an echo finishes it first. Then it closes gently:
 // see startLinger.
 type echoSession struct {
 	state   sessionState
@@ -107,11 +107,17 @@ func (es *echoSession) Poll(cx *async.Context) async.Poll[struct{}] {
 	for {
 		switch es.state {
 		case sessionReading:
+			if es.srv.draining {
+				// Shutting down: the echo in flight, if there was one,
+				// is written; read no more. (Waiting for a moment with
+				// nothing to read instead would let a client that never
+				// stops sending keep its session until the grace period
+				// ran out, and then draw a reset.)
+				es.startLinger()
+				continue
+			}
 			r, ok := es.c.PollReadLines(cx, maxLine).Value()
 			switch {
-			case !ok && es.srv.draining:
-				// Shutting down, and nothing whole to echo.
-				es.startLinger()
 			case !ok && es.idle.Poll(cx).IsReady():
 				es.srv.stats.timedOut++
 				es.refuse(refusedIdle, refusedIdle.err(es.srv.idle))
