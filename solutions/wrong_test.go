@@ -4,8 +4,9 @@ package solutions_test
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,9 +25,20 @@ import (
 //
 // that holds
 //
-//   - one or more .go files, each a copy of the solution's file of the same
-//     name with the mistake in it (the go command sees it in place of the
-//     solution's file, through -overlay; nothing on disk is changed);
+//   - one or more FILE.go.edit files, each the mistake written as edits to
+//     the solution's FILE.go: blocks of
+//
+//     <<<< the solution has
+//     ...lines of the solution, found exactly once...
+//     ==== the mistake has
+//     ...the lines that replace them...
+//     >>>>
+//
+//     (the test applies them to a copy, and the go command sees the copy in
+//     place of the solution's file, through -overlay; nothing on disk is
+//     changed). An edit, not a whole copy, so that a case shows its mistake
+//     and nothing else, and follows the solution when the rest of it changes;
+//
 //   - a file named want: an optional first line "race" (run the tests with
 //     -race, for a mistake only the race detector sees), then one line per
 //     piece of text that the output of the failing go test must contain.
@@ -63,25 +75,27 @@ func checkWrongSolution(t *testing.T, name, dir string) {
 	require.NotEmpty(t, wants, "%s/want names the message the failing tests must print", dir)
 
 	replace := map[string]string{}
+	copies := t.TempDir()
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err, "list %s", dir)
 	for _, e := range entries {
-		file := e.Name()
-		if file == "want" {
+		name := e.Name()
+		if name == "want" {
 			continue
 		}
-		require.True(t, !e.IsDir() && strings.HasSuffix(file, ".go"),
-			"%s/%s: a case holds .go files and a want file, nothing else", dir, file)
-		require.FileExists(t, filepath.Join(solDir, file), "%s/%s replaces the solution's file of the same name", dir, file)
-		require.False(t, bytes.Equal(read(t, dir, file), read(t, solDir, file)),
-			"%s/%s is the solution's file unchanged: where is the mistake?", dir, file)
+		file, isEdit := strings.CutSuffix(name, ".edit")
+		require.True(t, !e.IsDir() && isEdit && strings.HasSuffix(file, ".go"),
+			"%s/%s: a case holds FILE.go.edit files and a want file, nothing else", dir, name)
+		require.FileExists(t, filepath.Join(solDir, file), "%s/%s edits the solution's %s", dir, name, file)
+		wrong, err := applyEdits(string(read(t, solDir, file)), string(read(t, dir, name)))
+		require.NoError(t, err, "%s/%s", dir, name)
+		to := filepath.Join(copies, file)
+		require.NoError(t, os.WriteFile(to, []byte(wrong), 0o644), "write %s", to)
 		from, err := filepath.Abs(filepath.Join(solDir, file))
-		require.NoError(t, err, "absolute path of %s", file)
-		to, err := filepath.Abs(filepath.Join(dir, file))
 		require.NoError(t, err, "absolute path of %s", file)
 		replace[from] = to
 	}
-	require.NotEmpty(t, replace, "%s holds no .go file", dir)
+	require.NotEmpty(t, replace, "%s holds no .go.edit file", dir)
 	overlay := filepath.Join(t.TempDir(), "overlay.json")
 	b, err := json.Marshal(struct{ Replace map[string]string }{replace})
 	require.NoError(t, err, "encode the overlay")
@@ -108,6 +122,78 @@ func checkWrongSolution(t *testing.T, name, dir string) {
 	for _, want := range wants {
 		assert.Contains(t, out, want, "go test with %s fails, but does not say %q", dir, want)
 	}
+}
+
+// Markers of an edit block in a FILE.go.edit file.
+const (
+	editOld  = "<<<< the solution has"
+	editNew  = "==== the mistake has"
+	editDone = ">>>>"
+)
+
+// applyEdits applies the edit blocks of edits to solution, one after the
+// other. Each block's old lines must stand exactly once in the text as it
+// is by then (a block that matches nowhere, or in two places, is an error:
+// the solution changed under it), and the result must differ from the
+// solution.
+func applyEdits(solution, edits string) (string, error) {
+	text := solution
+	lines := strings.SplitAfter(edits, "\n")
+	for i := 0; i < len(lines); {
+		if strings.TrimSpace(lines[i]) == "" {
+			i++
+			continue
+		}
+		if strings.TrimRight(lines[i], "\n") != editOld {
+			return "", fmt.Errorf("line %d: want %q, got %q", i+1, editOld, strings.TrimRight(lines[i], "\n"))
+		}
+		var old, new strings.Builder
+		part, start := &old, i+1
+		for i++; ; i++ {
+			if i == len(lines) {
+				return "", fmt.Errorf("the block at line %d does not end with %q", start, editDone)
+			}
+			switch line := strings.TrimRight(lines[i], "\n"); {
+			case line == editNew && part == &old:
+				part = &new
+				continue
+			case line == editDone && part == &new:
+			default:
+				part.WriteString(lines[i])
+				continue
+			}
+			break
+		}
+		i++
+		switch n := strings.Count(text, old.String()); {
+		case old.Len() == 0:
+			return "", fmt.Errorf("the block at line %d has no lines of the solution to replace", start)
+		case n != 1:
+			return "", fmt.Errorf("the block at line %d: its solution lines stand %d times in the solution, not once (has the solution changed?)", start, n)
+		}
+		text = strings.Replace(text, old.String(), new.String(), 1)
+	}
+	if text == solution {
+		return "", errors.New("the edits leave the solution unchanged: where is the mistake?")
+	}
+	return text, nil
+}
+
+func TestApplyEdits(t *testing.T) {
+	solution := "package p\n\nfunc F() int {\n\treturn 1\n}\n"
+	edit := editOld + "\n\treturn 1\n" + editNew + "\n\treturn 2\n" + editDone + "\n"
+	got, err := applyEdits(solution, edit)
+	require.NoError(t, err, "a block whose lines stand once")
+	assert.Equal(t, "package p\n\nfunc F() int {\n\treturn 2\n}\n", got, "the edited solution")
+
+	_, err = applyEdits(solution, editOld+"\n\treturn 3\n"+editNew+"\n\treturn 2\n"+editDone+"\n")
+	assert.ErrorContains(t, err, "stand 0 times", "a block that matches nowhere")
+	_, err = applyEdits("a\na\n", editOld+"\na\n"+editNew+"\nb\n"+editDone+"\n")
+	assert.ErrorContains(t, err, "stand 2 times", "a block that matches twice")
+	_, err = applyEdits(solution, editOld+"\n\treturn 1\n"+editNew+"\n\treturn 1\n"+editDone+"\n")
+	assert.ErrorContains(t, err, "unchanged", "an edit that changes nothing")
+	_, err = applyEdits(solution, editOld+"\n\treturn 1\n"+editNew+"\n")
+	assert.ErrorContains(t, err, "does not end", "a block without its end")
 }
 
 // readWant reads the want file of the case in dir: whether to run with
