@@ -479,9 +479,18 @@ func TestConnShortReads(t *testing.T) {
 		r, err := BlockOn(rt, "lines", c.ReadLines(10))
 		require.NoError(t, err, "BlockOn")
 		assert.Equal(t, Result[[]byte]{Value: []byte("ok\n")}, r, "the lines within the limit")
-		r, err = BlockOn(rt, "lines", c.ReadLines(10))
-		require.NoError(t, err, "BlockOn")
-		assert.ErrorIs(t, r.Err, ErrLineTooLong, "the long one")
+		// The long line is in the buffer already: the next call refuses
+		// it at once, without waiting for more.
+		v, ok := c.ReadLines(10).Poll(&Context{Waker: testWaker(t, "reader")}).Value()
+		require.True(t, ok, "the next ReadLines is Ready at once: the long line came with the first")
+		assert.ErrorIs(t, v.Err, ErrLineTooLong, "the long one")
+	})
+
+	t.Run("the end of a batch is found from the back only when every line in it fits", func(t *testing.T) {
+		in := []byte("a\nbb\nccc\npartial")
+		assert.Equal(t, 9, wholeLines(in, 2, 10), "all three lines fit: up to the last newline")
+		assert.Equal(t, 5, wholeLines(in, 2, 3), "ccc\\n is 4 bytes, over 3: stop before it")
+		assert.Equal(t, 2, wholeLines([]byte("a\n"+strings.Repeat("x", 20)+"\nb\n"), 2, 10), "a long line stops the batch, even with a short one after it")
 	})
 }
 
