@@ -64,6 +64,32 @@ func TestAnswerLength(t *testing.T) {
 	assert.True(t, ok && n == 4, "echo answers are Size bytes")
 }
 
+func TestAnswerReader(t *testing.T) {
+	a := answerReader{cfg: loadConfig{Mode: "http"}}
+	one := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nDate: 1\r\n\r\nhi"
+	two := "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nDate: 2\r\n\r\nhello"
+	for _, step := range []struct {
+		in   string
+		want int
+	}{
+		{one + two, len(one)},
+		{one, len(one)},       // the head remembered
+		{one[:len(one)-1], 0}, // the same head, its body not all here
+		{one[:10], 0},         // not even the head
+		{two + one, len(two)}, // a new head is parsed, not taken for the last one
+		{two, len(two)},
+		{"HTTP/1.1 500 Oops\r\n\r\n", -1}, // and checked
+	} {
+		n, ok := a.length([]byte(step.in))
+		if step.want < 0 {
+			assert.False(t, ok, "a bad answer: %q", step.in)
+			continue
+		}
+		assert.True(t, ok, "a good answer: %q", step.in)
+		assert.Equal(t, step.want, n, "length of the first answer in %q", step.in)
+	}
+}
+
 func TestStatOf(t *testing.T) {
 	assert.Equal(t, stat{med: 3, min: 1, max: 9}, statOf([]float64{9, 1, 3, 2, 5}), "median of five")
 	assert.Equal(t, "1,234,568", thousands(1234567.8), "thousands")
