@@ -40,18 +40,32 @@ const maxOut = 64 << 10
 const httpTimeFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
 
 // httpDate is the Date header's value, formatted at most once a second
-// and shared by every response in that second.
+// and shared by every response in that second; and with it the whole of
+// the answer nearly every request gets, built anew when the second
+// changes (see answer).
 type httpDate struct {
-	sec int64
-	buf []byte
+	sec      int64
+	buf      []byte
+	helloBuf []byte // helloAnswer with this Date, headers and body
 }
+
+// helloAnswer is the answer to a GET of / or /plaintext in HTTP/1.1, kept
+// alive.
+var helloAnswer = response{code: 200, body: helloBody, keepAlive: true}
 
 func (d *httpDate) get(now time.Time) []byte {
 	if s := now.Unix(); s != d.sec || d.buf == nil {
 		d.sec = s
 		d.buf = now.UTC().AppendFormat(d.buf[:0], httpTimeFormat)
+		d.helloBuf = buildResponse(d.helloBuf[:0], helloAnswer, d.buf)
 	}
 	return d.buf
+}
+
+// hello is helloAnswer, whole, as of now.
+func (d *httpDate) hello(now time.Time) []byte {
+	d.get(now)
+	return d.helloBuf
 }
 
 const helloBody = "Hello, World!"
@@ -242,20 +256,24 @@ func (h *httpSession) respond(now time.Time) (requests int) {
 			}
 		}
 		rest := h.in[h.off:]
-		n := headLength(rest)
-		if n == 0 && len(rest) > maxHead || n > maxHead {
-			h.refuse(errHeadTooLarge, now)
-			return requests
+		var req httpRequest
+		n, ok := req.fastHead(rest) // the plain head, in one pass
+		if !ok {                    // anything else: the careful parser
+			var bad *refusal
+			req, n, bad = parseHead(rest)
+			if n == 0 && len(rest) > maxHead || n > maxHead {
+				h.refuse(errHeadTooLarge, now)
+				return requests
+			}
+			if n == 0 {
+				return requests // the head has not all come yet
+			}
+			if bad != nil {
+				h.refuse(*bad, now)
+				return requests
+			}
 		}
-		if n == 0 {
-			return requests // the head has not all come yet
-		}
-		req, bad := parseHead(rest[:n])
-		if bad != nil {
-			h.refuse(*bad, now)
-			return requests
-		}
-		h.answer(req, now)
+		h.answer(&req, now)
 		requests++
 		h.off += n
 		h.skip = req.bodyLen
@@ -310,14 +328,24 @@ type response struct {
 }
 
 // answer appends the response to one request to h.out.
-func (h *httpSession) answer(req httpRequest, now time.Time) {
+func (h *httpSession) answer(req *httpRequest, now time.Time) {
 	h.srv.stats.requests++
-	head := string(req.method) == "HEAD" // a conversion in a comparison does not allocate
+	get := string(req.method) == "GET" // a conversion in a comparison does not allocate
+	head := !get && string(req.method) == "HEAD"
 	r := response{keepAlive: req.keepAlive, http10: req.http10, headOnly: head}
 	switch {
-	case !head && string(req.method) != "GET":
+	case !get && !head:
 		r.code, r.extra, r.body, r.headOnly = 405, "Allow: GET, HEAD\r\n", "Method Not Allowed\n", false
 	case string(req.path) == "/plaintext" || string(req.path) == "/":
+		if get && req.keepAlive && !req.http10 {
+			// The answer nearly every request gets, prebuilt: the same
+			// bytes as building it, without a dozen appends and two
+			// number conversions per request (the optimisation "the
+			// common answer prebuilt" on the benchmarks page;
+			// TestPrebuiltAnswer checks the bytes).
+			h.out = append(h.out, h.srv.date.hello(now)...)
+			return
+		}
 		r.code, r.body = 200, helloBody
 	default:
 		r.code, r.body = 404, "Not Found\n"
@@ -336,13 +364,20 @@ func (h *httpSession) refuse(r refusal, now time.Time) {
 
 // appendResponse appends r to h.out, headers and body.
 func (h *httpSession) appendResponse(r response, now time.Time) {
-	o := h.out
+	h.out = buildResponse(h.out, r, h.srv.date.get(now))
+	if !r.keepAlive {
+		h.closing = true
+	}
+}
+
+// buildResponse appends r to o, headers and body, with date as its Date.
+func buildResponse(o []byte, r response, date []byte) []byte {
 	o = append(o, "HTTP/1.1 "...)
 	o = strconv.AppendInt(o, int64(r.code), 10)
 	o = append(o, ' ')
 	o = append(o, statusText(r.code)...)
 	o = append(o, "\r\nServer: asyncio-go\r\nDate: "...)
-	o = append(o, h.srv.date.get(now)...)
+	o = append(o, date...)
 	o = append(o, "\r\nContent-Type: text/plain\r\nContent-Length: "...)
 	o = strconv.AppendInt(o, int64(len(r.body)), 10)
 	o = append(o, "\r\n"...)
@@ -350,7 +385,6 @@ func (h *httpSession) appendResponse(r response, now time.Time) {
 	switch {
 	case !r.keepAlive:
 		o = append(o, "Connection: close\r\n"...)
-		h.closing = true
 	case r.http10:
 		o = append(o, "Connection: keep-alive\r\n"...) // else an HTTP/1.0 client assumes close (RFC 9112 §C.2.2)
 	}
@@ -358,7 +392,7 @@ func (h *httpSession) appendResponse(r response, now time.Time) {
 	if !r.headOnly {
 		o = append(o, r.body...)
 	}
-	h.out = o
+	return o
 }
 
 // statusText is the reason phrase of each status we answer with.

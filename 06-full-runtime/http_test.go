@@ -362,3 +362,32 @@ func TestHTTPDate(t *testing.T) {
 	assert.Same(t, &first[0], &again[0], "within the same second: the same bytes, not formatted again")
 	assert.Equal(t, "Fri, 27 Nov 2026 16:00:01 GMT", string(d.get(t0.Add(time.Second))), "the next second")
 }
+
+// TestPrebuiltAnswer checks the answer taken prebuilt (see answer): it is
+// given only where it is the right answer, byte for byte what building
+// that answer gives, and never a second old.
+func TestPrebuiltAnswer(t *testing.T) {
+	now := time.Date(2026, 12, 2, 1, 2, 3, 0, time.UTC)
+	date := []byte("Wed, 02 Dec 2026 01:02:03 GMT")
+	for _, tc := range []struct {
+		request string
+		want    response
+	}{
+		{"GET / HTTP/1.1\r\nHost: a\r\n\r\n", helloAnswer},
+		{"GET /plaintext?x HTTP/1.1\r\nHost: a\r\n\r\n", helloAnswer},
+		{"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n", response{code: 200, body: helloBody, keepAlive: true, headOnly: true}},
+		{"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", response{code: 200, body: helloBody, keepAlive: true, http10: true}},
+		{"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", response{code: 200, body: helloBody}},
+		{"GET /x HTTP/1.1\r\nHost: a\r\n\r\n", response{code: 404, body: "Not Found\n", keepAlive: true}},
+	} {
+		h := newBareHTTPSession()
+		got := feed(h, []byte(tc.request), now)
+		assert.Equal(t, string(buildResponse(nil, tc.want, date)), string(got), "the answer to %q", tc.request)
+		assert.Equal(t, !tc.want.keepAlive, h.closing, "closing after %q", tc.request)
+	}
+
+	h := newBareHTTPSession()
+	feed(h, []byte(get), now)
+	later := feed(h, []byte(get), now.Add(time.Second))
+	assert.Contains(t, string(later), "Date: Wed, 02 Dec 2026 01:02:04 GMT\r\n", "a second later, the prebuilt answer has the new Date")
+}

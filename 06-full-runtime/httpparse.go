@@ -84,78 +84,181 @@ var (
 	errIncompleteEOF = refusal{400, "the connection was closed in the middle of a request head (RFC 9112 section 8)\n"}
 )
 
-// headLength returns the length of the request head at the front of b,
-// through the empty line that ends it, or 0 if that line has not come
-// yet. Lines end with LF, with or without a CR before it (see nextLine),
-// so the head ends at the first LF that follows an LF, with at most a CR
-// between them. It stops at the first head: a batch of pipelined
-// requests is scanned once, not once per request.
-func headLength(b []byte) int {
-	for i := 0; ; {
-		lf := bytes.IndexByte(b[i:], '\n')
-		if lf < 0 {
-			return 0
+// parseHead parses the request head at the front of b. It returns the
+// head's length n, through the empty line that ends it, or 0 if that line
+// has not come yet; and, once it has, the request, or the refusal for the
+// first rule the head breaks: first the syntax (request line, target,
+// field lines), then what the fields say (framing, Host, expectations).
+//
+// Lines end with LF, with or without a CR before it (see nextLine), so the
+// head ends at the first empty line after the request line. Each head is
+// scanned once, its lines parsed as they are found, and a batch of
+// pipelined requests is scanned once in all, not once per request. A
+// refusal waits for the end of the head, as an answer does: a head that
+// never ends is refused for its length, or for the connection's end.
+func parseHead(b []byte) (req httpRequest, n int, bad *refusal) {
+	line, n, ok := nextLine(b, 0)
+	if !ok {
+		return req, 0, nil
+	}
+	bad = req.parseFirstLine(line)
+	var f headFields
+	for {
+		line, n, ok = nextLine(b, n)
+		if !ok {
+			return req, 0, nil
 		}
-		i += lf + 1
-		switch {
-		case i < len(b) && b[i] == '\n':
-			return i + 1
-		case i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n':
-			return i + 2
+		if len(line) == 0 {
+			break // the empty line that ends the head
+		}
+		if bad == nil {
+			if bad = f.add(line); bad != nil {
+				bad = bareCROr(line, bad)
+			}
 		}
 	}
+	if bad == nil {
+		bad = req.apply(&f)
+	}
+	return req, n, bad
 }
 
-// nextLine splits off the first line of a whole head, without its line
-// end. RFC 9112 §2.2: a line ends with CRLF, and a recipient MAY take a
-// bare LF as a line end too; we do. A CR left in the line is a bare CR,
-// which the same section says is invalid: parseHead refuses it.
-func nextLine(head []byte) (line, rest []byte) {
-	i := bytes.IndexByte(head, '\n')
+// nextLine returns the line of b that starts at from, without its line
+// end, and where the next one starts; false if its end has not come yet.
+// RFC 9112 §2.2: a line ends with CRLF, and a recipient MAY take a bare LF
+// as a line end too; we do. A CR left in the line is a bare CR, which the
+// same section says is invalid: bareCROr refuses it.
+func nextLine(b []byte, from int) (line []byte, next int, ok bool) {
+	i := bytes.IndexByte(b[from:], '\n')
 	if i < 0 {
-		return head, nil
+		return nil, 0, false
 	}
-	return bytes.TrimSuffix(head[:i], []byte("\r")), head[i+1:]
+	line = b[from : from+i]
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	return line, from + i + 1, true
 }
 
-// parseHead parses a whole request head. It returns the request, or the
-// refusal for the first rule it breaks: first the syntax (request line,
-// target, field lines), then what the fields say (framing, Host,
-// expectations).
-func parseHead(head []byte) (httpRequest, *refusal) {
-	var req httpRequest
-	line, rest := nextLine(head)
+// parseFirstLine parses the request line and its target.
+func (req *httpRequest) parseFirstLine(line []byte) *refusal {
 	if len(line) == 0 || line[0] == '\r' {
 		// RFC 9112 §2.2: a server SHOULD skip at least one empty line
 		// here (old clients sent a CRLF after a POST's body). We refuse
 		// it, as we refuse any request line that does not start with a
 		// method: a byte we do not understand ends the connection.
-		return req, &errEmptyLine
-	}
-	if bytes.IndexByte(line, '\r') >= 0 {
-		return req, &errBareCR
+		return &errEmptyLine
 	}
 	target, bad := req.parseRequestLine(line)
-	if bad != nil {
-		return req, bad
+	if bad == nil {
+		bad = req.parseTarget(target)
 	}
-	if bad := req.parseTarget(target); bad != nil {
-		return req, bad
+	if bad != nil {
+		return bareCROr(line, bad)
+	}
+	return nil
+}
+
+// fastHead parses the head at the front of b if it has the plain shape
+// nearly every request has, in one pass over its bytes: a method, one
+// space, a path that starts with / (no %-escape), one space, HTTP/1.1 or
+// HTTP/1.0, and field lines "name: value" with nothing unusual in them,
+// each line ending in CRLF or LF, all within maxHead. For anything else,
+// and for a head that has not all come, ok is false, and parseHead
+// decides: it can refuse what fastHead leaves, and fastHead only ever
+// leaves things to it, never refuses. Where both accept a head, they
+// return the same request (TestFastHeadAgrees and FuzzFastHead check it
+// on every head of the tests). This is the optimisation "the plain head
+// in one pass" on the benchmarks page: parseHead looks at each line
+// several times (for its end, its parts, each part's bytes), which the
+// rare head needs and the common one does not.
+func (req *httpRequest) fastHead(b []byte) (n int, ok bool) {
+	*req = httpRequest{}
+	b = b[:min(len(b), maxHead)]
+	i := 0
+	for i < len(b) && tokenByte[b[i]] {
+		i++
+	}
+	if i == 0 || i+1 >= len(b) || b[i] != ' ' || b[i+1] != '/' {
+		return 0, false
+	}
+	req.method = b[:i]
+	i++
+	start := i
+	for i < len(b) && pathByte[b[i]] {
+		i++
+	}
+	req.path = b[start:i]
+	if i < len(b) && b[i] == '?' { // a query, which the path does not include
+		for i++; i < len(b) && (pathByte[b[i]] || b[i] == '?'); i++ {
+		}
+	}
+	i++ // the space, if the target ended at one
+	if len(b)-i < len("HTTP/1.1") || b[i-1] != ' ' || string(b[i:i+len("HTTP/1.")]) != "HTTP/1." {
+		return 0, false
+	}
+	switch b[i+7] {
+	case '1':
+	case '0':
+		req.http10 = true
+	default:
+		return 0, false
+	}
+	if i, ok = lineEnd(b, i+len("HTTP/1.1")); !ok {
+		return 0, false
 	}
 	var f headFields
 	for {
-		line, rest = nextLine(rest)
-		if len(line) == 0 {
+		if n, ok = lineEnd(b, i); ok {
 			break // the empty line that ends the head
 		}
-		if bytes.IndexByte(line, '\r') >= 0 {
-			return req, &errBareCR
+		nameStart := i
+		for i < len(b) && tokenByte[b[i]] {
+			i++
 		}
-		if bad := f.add(line); bad != nil {
-			return req, bad
+		if i == nameStart || i == len(b) || b[i] != ':' {
+			return 0, false
+		}
+		name := b[nameStart:i]
+		for i++; i < len(b) && (b[i] == ' ' || b[i] == '\t'); i++ {
+		}
+		valueStart := i
+		for i < len(b) && valueByte[b[i]] {
+			i++
+		}
+		value := trimSpaceTab(b[valueStart:i])
+		if i, ok = lineEnd(b, i); !ok || f.field(name, value) != nil {
+			return 0, false
 		}
 	}
-	return req, req.apply(&f)
+	if req.apply(&f) != nil {
+		return 0, false
+	}
+	return n, true
+}
+
+// lineEnd reports whether a line end, CRLF or LF, starts at b[i], and
+// where the next line starts.
+func lineEnd(b []byte, i int) (int, bool) {
+	switch {
+	case i < len(b) && b[i] == '\n':
+		return i + 1, true
+	case i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n':
+		return i + 2, true
+	}
+	return 0, false
+}
+
+// bareCROr is the refusal for a line that failed a check: a bare CR, if
+// the line holds one, else the check's own. A CR is not a token byte, nor
+// allowed in a target, a version or a field value, so a line with one
+// always fails some check: looking for it only then costs the valid lines
+// nothing, and refuses exactly what looking first would (RFC 9112 §2.2).
+func bareCROr(line []byte, bad *refusal) *refusal {
+	if bytes.IndexByte(line, '\r') >= 0 {
+		return &errBareCR
+	}
+	return bad
 }
 
 // parseRequestLine parses "method SP target SP version" (RFC 9112 §3):
@@ -189,17 +292,23 @@ func (req *httpRequest) parseRequestLine(line []byte) (target []byte, bad *refus
 // leaves only as a second space) is refused, and so is a malformed
 // %-escape in the path. The query is not part of the path.
 func (req *httpRequest) parseTarget(target []byte) *refusal {
-	for _, c := range target {
-		if c <= ' ' || c == 0x7f {
+	query, escapes := len(target), false
+	for i, c := range target {
+		switch {
+		case c <= ' ' || c == 0x7f:
 			return &errTargetByte
+		case c == '?' && query == len(target):
+			query = i
+		case c == '%':
+			escapes = true
 		}
 	}
-	path := target
+	path := target[:query] // the query is not part of the path
 	switch {
 	case target[0] == '/' || string(target) == "*":
 	case hasPrefixFold(target, "http://") || hasPrefixFold(target, "https://"):
-		rest := target[bytes.IndexByte(target, ':')+len("://"):]
-		end := bytes.IndexAny(rest, "/?")
+		rest := path[bytes.IndexByte(path, ':')+len("://"):]
+		end := bytes.IndexByte(rest, '/')
 		if end < 0 {
 			end = len(rest)
 		}
@@ -213,10 +322,7 @@ func (req *httpRequest) parseTarget(target []byte) *refusal {
 	default:
 		return &errTargetForm
 	}
-	if q := bytes.IndexByte(path, '?'); q >= 0 {
-		path = path[:q]
-	}
-	if !validEscapes(path) {
+	if escapes && !validEscapes(path) {
 		return &errTargetByte
 	}
 	if len(path) == 0 {
@@ -249,37 +355,49 @@ func (f *headFields) add(line []byte) *refusal {
 	if line[0] == ' ' || line[0] == '\t' {
 		return &errObsFold // on the first field line, RFC 9112 §2.2 allows the same refusal
 	}
-	colon := bytes.IndexByte(line, ':')
-	if colon < 0 || !validToken(line[:colon]) {
+	colon := 0 // the name's bytes are checked on the way to the colon
+	for colon < len(line) && tokenByte[line[colon]] {
+		colon++
+	}
+	if colon == 0 || colon == len(line) || line[colon] != ':' {
 		return &errFieldLine // this includes a space before the colon, which §5.1 says MUST be 400
 	}
-	name, value := line[:colon], bytes.Trim(line[colon+1:], " \t")
+	name, value := line[:colon], trimSpaceTab(line[colon+1:])
 	for _, c := range value {
 		if c < ' ' && c != '\t' || c == 0x7f {
 			return &errFieldValue
 		}
 	}
+	return f.field(name, value)
+}
+
+// field takes in what one field says, if it is one of those that decide
+// how to answer and where the next request starts; the others are only
+// checked for syntax (by add, or fastHead). The names we act on have
+// different lengths: compare the length first, and at most one name,
+// ignoring case.
+func (f *headFields) field(name, value []byte) *refusal {
 	switch {
-	case bytes.EqualFold(name, []byte("Host")):
+	case len(name) == len("Host") && bytes.EqualFold(name, []byte("Host")):
 		if f.hosts++; f.hosts == 1 {
 			f.host = value
 		}
-	case bytes.EqualFold(name, []byte("Content-Length")):
+	case len(name) == len("Content-Length") && bytes.EqualFold(name, []byte("Content-Length")):
 		if f.lengths++; f.lengths == 1 {
 			f.length = value
 		} else if !bytes.Equal(value, f.length) {
 			return &errLength // RFC 9110 §8.6: repeated, it must repeat the same value
 		}
-	case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+	case len(name) == len("Transfer-Encoding") && bytes.EqualFold(name, []byte("Transfer-Encoding")):
 		f.encoded = true
-	case bytes.EqualFold(name, []byte("Connection")):
+	case len(name) == len("Connection") && bytes.EqualFold(name, []byte("Connection")):
 		for list := value; len(list) > 0; {
 			var option []byte
 			option, list = nextListItem(list)
 			f.close = f.close || bytes.EqualFold(option, []byte("close"))
 			f.keepAlive = f.keepAlive || bytes.EqualFold(option, []byte("keep-alive"))
 		}
-	case bytes.EqualFold(name, []byte("Expect")):
+	case len(name) == len("Expect") && bytes.EqualFold(name, []byte("Expect")):
 		for list := value; len(list) > 0; {
 			var expectation []byte
 			expectation, list = nextListItem(list)
@@ -356,11 +474,56 @@ func validToken(b []byte) bool {
 		return false
 	}
 	for _, c := range b {
-		if !isAlnum(c) && strings.IndexByte("!#$%&'*+-.^_`|~", c) < 0 {
+		if !tokenByte[c] {
 			return false
 		}
 	}
 	return true
+}
+
+// trimSpaceTab trims spaces and tabs from both ends of a field value
+// (RFC 9110 §5.5: optional whitespace around it is not part of it).
+func trimSpaceTab(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// tokenByte and hostByte say, for each byte, whether it may appear in a
+// token, and in a host name or IPv4 address: a table lookup per byte
+// instead of a search of the list of punctuation.
+var tokenByte, hostByte = byteSet("!#$%&'*+-.^_`|~"), byteSet("-._~!$&'()*+,;=")
+
+// valueByte says which bytes a field value may hold (RFC 9110 §5.5): any
+// but the control bytes, the tab excepted.
+var valueByte = func() (set [256]bool) {
+	for c := range set {
+		set[c] = c >= ' ' && c != 0x7f || c == '\t'
+	}
+	return set
+}()
+
+// pathByte says which bytes fastHead takes in a target's path without a
+// second look: any visible byte but %, which starts an escape that
+// parseTarget checks, and ?, which ends the path. Bytes of 0x80 and more
+// are not visible ASCII, but parseTarget lets them through too.
+var pathByte = func() (set [256]bool) {
+	for c := range set {
+		set[c] = c > ' ' && c != 0x7f && c != '%' && c != '?'
+	}
+	return set
+}()
+
+// byteSet is the set of letters, digits and the bytes in punct.
+func byteSet(punct string) (set [256]bool) {
+	for c := range set {
+		set[c] = isAlnum(byte(c)) || strings.IndexByte(punct, byte(c)) >= 0
+	}
+	return set
 }
 
 // validHost reports whether b is a host with an optional port (RFC 9110
@@ -378,9 +541,11 @@ func validHost(b []byte) bool {
 		}
 		b = b[end+1:]
 	} else {
-		for len(b) > 0 && (isAlnum(b[0]) || strings.IndexByte("-._~!$&'()*+,;=", b[0]) >= 0) {
-			b = b[1:]
+		i := 0
+		for i < len(b) && hostByte[b[i]] {
+			i++
 		}
+		b = b[i:]
 	}
 	if len(b) == 0 {
 		return true

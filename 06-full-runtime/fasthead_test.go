@@ -1,0 +1,109 @@
+//go:build linux
+
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// plainHeads are heads fastHead must take: if it left them all to
+// parseHead, it would agree with parseHead everywhere and save nothing.
+var plainHeads = []string{
+	get,
+	"GET / HTTP/1.1\nHost: a\n\n",
+	"HEAD /plaintext?x=1&y=?2 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n",
+	"GET /p HTTP/1.0\r\n\r\n",
+	"GET /p HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+	"POST /form HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Type: text/plain\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+	"GET / HTTP/1.1\r\nhost:a  \r\nUser-Agent: \t x/1 (\x80\xff)\t\r\nAccept: */*\r\nX-Empty:\r\n\r\n",
+	"PURGE /a/b/c HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n",
+}
+
+// fastHeadInputs is every head the tests have, and more: the plain ones,
+// the differential table's, the same with each line end made LF, and
+// each of those with a byte changed at every position to each of the
+// bytes that decide something.
+func fastHeadInputs() []string {
+	inputs := append([]string{}, plainHeads...)
+	for _, tc := range diffCases {
+		inputs = append(inputs, tc.request)
+	}
+	for _, in := range inputs[:len(inputs):len(inputs)] {
+		inputs = append(inputs, strings.ReplaceAll(in, "\r\n", "\n"))
+	}
+	var mutated []string
+	for _, in := range plainHeads {
+		for i := range in {
+			for _, c := range []byte(" \t\r\n:%?/\x00\x7f\x80aH1") {
+				b := []byte(in)
+				b[i] = c
+				mutated = append(mutated, string(b))
+			}
+		}
+	}
+	return append(inputs, mutated...)
+}
+
+// agree checks fastHead against parseHead on in and on every prefix of
+// it: where fastHead takes a head, parseHead must take the same head
+// and find the same request in it.
+func agree(t *testing.T, in string) {
+	for end := 0; end <= len(in); end++ {
+		b := []byte(in[:end])
+		var fast httpRequest
+		n, ok := fast.fastHead(b)
+		if !ok {
+			continue
+		}
+		slow, slowN, bad := parseHead(b)
+		require.Nil(t, bad, "fastHead took a head parseHead refuses: %q", b)
+		require.Equal(t, slowN, n, "head length of %q", b)
+		require.Equal(t, describe(slow), describe(fast), "request in %q", b)
+	}
+}
+
+func describe(r httpRequest) string {
+	return fmt.Sprintf("method %q path %q http10 %v keepAlive %v bodyLen %d", r.method, r.path, r.http10, r.keepAlive, r.bodyLen)
+}
+
+func TestFastHeadAgrees(t *testing.T) {
+	t.Run("fastHead takes the plain heads", func(t *testing.T) {
+		for _, in := range plainHeads {
+			var req httpRequest
+			n, ok := req.fastHead([]byte(in + "GET / HTTP/1.1\r\n"))
+			assert.True(t, ok, "fastHead left a plain head to parseHead: %q", in)
+			assert.Equal(t, len(in), n, "head length of %q", in)
+		}
+	})
+	t.Run("where fastHead takes a head, parseHead finds the same request in it", func(t *testing.T) {
+		for _, in := range fastHeadInputs() {
+			agree(t, in)
+		}
+	})
+	t.Run("a head over maxHead is left to parseHead, which refuses it", func(t *testing.T) {
+		long := "GET / HTTP/1.1\r\nHost: a\r\nX: " + strings.Repeat("x", maxHead) + "\r\n\r\n"
+		var req httpRequest
+		_, ok := req.fastHead([]byte(long))
+		assert.False(t, ok, "fastHead took a head over maxHead")
+	})
+}
+
+// FuzzFastHead checks that fastHead and parseHead agree on any input (see
+// agree). Its seeds are the heads of TestFastHeadAgrees.
+func FuzzFastHead(f *testing.F) {
+	for _, in := range plainHeads {
+		f.Add([]byte(in))
+	}
+	for _, tc := range diffCases {
+		f.Add([]byte(tc.request))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		agree(t, string(data))
+	})
+}
