@@ -373,31 +373,29 @@ func (f *headFields) add(line []byte) *refusal {
 
 // field takes in what one field says, if it is one of those that decide
 // how to answer and where the next request starts; the others are only
-// checked for syntax (by add, or fastHead). The names we act on have
-// different lengths: compare the length first, and at most one name,
-// ignoring case.
+// checked for syntax (by add, or fastHead).
 func (f *headFields) field(name, value []byte) *refusal {
 	switch {
-	case len(name) == len("Host") && bytes.EqualFold(name, []byte("Host")):
+	case isName(name, "host"):
 		if f.hosts++; f.hosts == 1 {
 			f.host = value
 		}
-	case len(name) == len("Content-Length") && bytes.EqualFold(name, []byte("Content-Length")):
+	case isName(name, "content-length"):
 		if f.lengths++; f.lengths == 1 {
 			f.length = value
 		} else if !bytes.Equal(value, f.length) {
 			return &errLength // RFC 9110 §8.6: repeated, it must repeat the same value
 		}
-	case len(name) == len("Transfer-Encoding") && bytes.EqualFold(name, []byte("Transfer-Encoding")):
+	case isName(name, "transfer-encoding"):
 		f.encoded = true
-	case len(name) == len("Connection") && bytes.EqualFold(name, []byte("Connection")):
+	case isName(name, "connection"):
 		for list := value; len(list) > 0; {
 			var option []byte
 			option, list = nextListItem(list)
 			f.close = f.close || bytes.EqualFold(option, []byte("close"))
 			f.keepAlive = f.keepAlive || bytes.EqualFold(option, []byte("keep-alive"))
 		}
-	case len(name) == len("Expect") && bytes.EqualFold(name, []byte("Expect")):
+	case isName(name, "expect"):
 		for list := value; len(list) > 0; {
 			var expectation []byte
 			expectation, list = nextListItem(list)
@@ -608,6 +606,24 @@ const maxInt = int(^uint(0) >> 1)
 // URI's scheme is case-insensitive (RFC 3986 §3.1).
 func hasPrefixFold(b []byte, prefix string) bool {
 	return len(b) >= len(prefix) && strings.EqualFold(string(b[:len(prefix)]), prefix)
+}
+
+// isName reports whether name, a token, is lower ignoring case. lower is
+// lower-case letters and hyphens, so setting the 0x20 bit of each byte of
+// name is enough: the only bytes it turns into a lower-case letter are
+// that letter and its capital, and it turns a hyphen into itself and a CR
+// into a hyphen, and a token holds no CR. The lengths are compared first,
+// so a field with a name we do not act on costs one comparison.
+func isName(name []byte, lower string) bool {
+	if len(name) != len(lower) {
+		return false
+	}
+	for i := range len(lower) {
+		if name[i]|0x20 != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
