@@ -139,9 +139,9 @@ func (c *Conn) pollSocket(cx *Context, p []byte) Poll[Result[int]] {
 // it).
 //
 // And it is recvfrom(2), not read(2): the same bytes from a socket, but
-// read(2) goes through the kernel's file layer first (it looks the
-// descriptor up and takes the file's position lock, which a socket never
-// uses), and recvfrom goes to the socket directly. The benchmarks page
+// read(2) goes through the kernel's file layer first (vfs_read: the
+// checks and hooks every file gets, a file position a socket does not
+// use), and recvfrom goes to the socket directly. The benchmarks page
 // measures the difference ("send and recv, not write and read"); tokio
 // makes the same choice.
 func readFD(fd int, p []byte) (int, error) {
