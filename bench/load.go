@@ -155,7 +155,7 @@ func runLoad(cfg loadConfig, progress io.Writer) (loadResult, error) {
 			timeout = min(timeout, nextSend.Sub(now))
 		}
 		msec := int((timeout + time.Millisecond - 1) / time.Millisecond)
-		n, err := pollLoad(epfd, events, msec)
+		n, err := unix.EpollWait(epfd, events, msec)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}
@@ -410,31 +410,6 @@ func readLoad(c *loadConn, buf []byte) (bool, error) {
 			return true, nil
 		}
 	}
-}
-
-// pollLoad is epoll_wait that spins a little before it sleeps: up to
-// spins zero-timeout calls (raw: they cannot block), and only then a call
-// that may sleep. A load generator that sleeps whenever every connection
-// waits for its server pays for it on both sides: the server's next
-// write must wake it (an interprocessor interrupt, costly in a virtual
-// machine), and it must be scheduled again. Spinning for a few
-// microseconds instead costs the load generator's own core, which does
-// nothing else, and bills no server for waking it.
-func pollLoad(epfd int, events []unix.EpollEvent, msec int) (int, error) {
-	const spins = 64
-	for range spins {
-		if msec == 0 {
-			break
-		}
-		n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
-		if errno != 0 {
-			return 0, errno
-		}
-		if n > 0 {
-			return int(n), nil
-		}
-	}
-	return unix.EpollWait(epfd, events, msec)
 }
 
 // rawRead and rawWrite read from and write to a socket as chapter 06
