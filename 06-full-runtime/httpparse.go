@@ -91,9 +91,10 @@ var (
 // field lines), then what the fields say (framing, Host, expectations).
 //
 // Lines end with LF, with or without a CR before it (see nextLine), so the
-// head ends at the first empty line after the request line. Each head is
-// scanned once, its lines parsed as they are found, and a batch of
-// pipelined requests is scanned once in all, not once per request. A
+// head ends at the first empty line after the request line. The lines are
+// found in one scan and each is parsed as it is found (no separate pass
+// for the head's end), and a batch of pipelined requests is scanned once
+// in all, not once per request. A
 // refusal waits for the end of the head, as an answer does: a head that
 // never ends is refused for its length, or for the connection's end.
 func parseHead(b []byte) (req httpRequest, n int, bad *refusal) {
@@ -168,10 +169,10 @@ func (req *httpRequest) parseFirstLine(line []byte) *refusal {
 // decides: it can refuse what fastHead leaves, and fastHead only ever
 // leaves things to it, never refuses. Where both accept a head, they
 // return the same request (TestFastHeadAgrees and FuzzFastHead check it
-// on every head of the tests). This is the optimisation "the plain head
-// in one pass" on the benchmarks page: parseHead looks at each line
-// several times (for its end, its parts, each part's bytes), which the
-// rare head needs and the common one does not.
+// on the tests' heads). This is the optimisation "the plain head in one
+// pass" on the benchmarks page: parseHead finds each line once, but then
+// looks at it again for its parts and at each part for its bytes, which
+// the rare head needs and the common one does not.
 func (req *httpRequest) fastHead(b []byte) (n int, ok bool) {
 	*req = httpRequest{}
 	b = b[:min(len(b), maxHead)]
@@ -613,7 +614,8 @@ func hasPrefixFold(b []byte, prefix string) bool {
 // name is enough: the only bytes it turns into a lower-case letter are
 // that letter and its capital, and it turns a hyphen into itself and a CR
 // into a hyphen, and a token holds no CR. The lengths are compared first,
-// so a field with a name we do not act on costs one comparison.
+// so a field with a name we do not act on costs one comparison. (The step
+// "isName instead of bytes.EqualFold" on the benchmarks page; TestIsName.)
 func isName(name []byte, lower string) bool {
 	if len(name) != len(lower) {
 		return false

@@ -416,9 +416,9 @@ func readLoad(c *loadConn, buf []byte) (bool, error) {
 // does: raw system calls (the sockets are non-blocking, so neither call
 // can sleep, and Go's scheduler need not be told: no entersyscall or
 // exitsyscall), and recvfrom and sendto rather than read and write (they
-// go to the socket without the kernel's file layer). The load generator
-// gets every saving the servers may have, so that it drives each of them
-// as hard as one thread can.
+// skip vfs_read and vfs_write, the checks and hooks every file gets). The
+// load generator gets every saving the servers may have, so that it drives
+// each of them as hard as one thread can.
 func rawRead(fd int, p []byte) (int, error) {
 	n, _, errno := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), 0, 0, 0)
 	if errno != 0 {
