@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -119,6 +120,7 @@ type httpSession struct {
 	sent    int    // bytes at the front of out already written
 	closing bool   // the last answer in out ends the connection
 	skip    int    // bytes of an answered request's body still to come, to be dropped
+	looked  int    // bytes of an unfinished head, from off on, already parsed: it is parsed again once an LF comes after them
 	total   int64  // bytes written
 	task    *async.Waker
 	idle    async.Deadline         // moved by every whole request and every write that moves
@@ -256,6 +258,21 @@ func (h *httpSession) respond(now time.Time) (requests int) {
 			}
 		}
 		rest := h.in[h.off:]
+		if len(rest) == 0 {
+			return requests // all answered
+		}
+		if h.looked > 0 && bytes.IndexByte(rest[h.looked:], '\n') < 0 {
+			// The head that was not whole is still not whole: it cannot
+			// end without an LF, and none has come since. Parsing it again
+			// on every read would make a head sent a byte at a time cost
+			// time quadratic in its length.
+			if len(rest) > maxHead {
+				h.refuse(errHeadTooLarge, now)
+			}
+			return requests
+		}
+		h.looked = 0
+		h.srv.stats.headParses++
 		var req httpRequest
 		n, ok := req.fastHead(rest) // the plain head, in one pass
 		if !ok {                    // anything else: the careful parser
@@ -266,6 +283,7 @@ func (h *httpSession) respond(now time.Time) (requests int) {
 				return requests
 			}
 			if n == 0 {
+				h.looked = len(rest)
 				return requests // the head has not all come yet
 			}
 			if bad != nil {
@@ -359,7 +377,7 @@ func (h *httpSession) answer(req *httpRequest, now time.Time) {
 func (h *httpSession) refuse(r refusal, now time.Time) {
 	h.srv.stats.badRequests++
 	h.appendResponse(response{code: r.code, body: r.why}, now)
-	h.off, h.skip = len(h.in), 0
+	h.off, h.skip, h.looked = len(h.in), 0, 0
 }
 
 // appendResponse appends r to h.out, headers and body.

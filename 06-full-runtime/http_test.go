@@ -391,3 +391,35 @@ func TestPrebuiltAnswer(t *testing.T) {
 	later := feed(h, []byte(get), now.Add(time.Second))
 	assert.Contains(t, string(later), "Date: Wed, 02 Dec 2026 01:02:04 GMT\r\n", "a second later, the prebuilt answer has the new Date")
 }
+
+// TestHTTPTrickledHeadIsParsedPerLine sends a head of 2 KiB a byte at a
+// time: it must be answered once, and parsed again only when a line has
+// ended, not on every byte (which made such a head cost time quadratic
+// in its length: 2,000 parses of up to 2 KiB each).
+func TestHTTPTrickledHeadIsParsedPerLine(t *testing.T) {
+	head := "GET / HTTP/1.1\r\nHost: a\r\n" + strings.Repeat("X-Padding: "+strings.Repeat("p", 87)+"\r\n", 20) + "\r\n"
+	lines := strings.Count(head, "\n")
+	h := newBareHTTPSession()
+	var out []byte
+	for i := range len(head) {
+		out = append(out, feed(h, []byte(head[i:i+1]), time.Now())...)
+	}
+	answers := parseAnswers(out)
+	require.Len(t, answers, 1, "answers to a head sent a byte at a time")
+	assert.Equal(t, 200, answers[0].code, "the answer")
+	assert.LessOrEqual(t, h.srv.stats.headParses, int64(lines+1), "parses of a %d-byte head of %d lines sent a byte at a time", len(head), lines)
+
+	t.Run("and one that never ends is refused at maxHead, as before", func(t *testing.T) {
+		h := newBareHTTPSession()
+		start := "GET / HTTP/1.1\r\nHost: a\r\nX: "
+		feed(h, []byte(start), time.Now())
+		var out []byte
+		for range maxHead {
+			out = append(out, feed(h, []byte("x"), time.Now())...)
+		}
+		answers := parseAnswers(out)
+		require.Len(t, answers, 1, "answers to a head over maxHead with no line end")
+		assert.Equal(t, 431, answers[0].code, "the answer")
+		assert.LessOrEqual(t, h.srv.stats.headParses, int64(3), "parses of a head with no LF after its third line")
+	})
+}

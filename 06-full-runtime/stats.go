@@ -26,6 +26,7 @@ type stats struct {
 	stalled      int64 // sessions closed for not reading their answers within the idle limit
 	requests     int64 // HTTP requests answered
 	batches      int64 // HTTP writes, each carrying the answers to every complete request read
+	headParses   int64 // HTTP heads parsed, whole or not (a head that has not all come is parsed again only when an LF comes)
 	badRequests  int64 // ... of which could not be parsed (400, 431, 501, 505)
 	drained      int64 // sessions that finished on their own during shutdown
 	dropped      int64 // sessions still open when the grace period ended
