@@ -409,6 +409,18 @@ func TestHTTPTrickledHeadIsParsedPerLine(t *testing.T) {
 	assert.Equal(t, 200, answers[0].code, "the answer")
 	assert.LessOrEqual(t, h.srv.stats.headParses, int64(lines+1), "parses of a %d-byte head of %d lines sent a byte at a time", len(head), lines)
 
+	t.Run("a head with bare LF line ends is answered too: the wait is for an LF, not a CRLF", func(t *testing.T) {
+		h := newBareHTTPSession()
+		bare := strings.ReplaceAll(head, "\r\n", "\n")
+		var out []byte
+		for i := range len(bare) {
+			out = append(out, feed(h, []byte(bare[i:i+1]), time.Now())...)
+		}
+		answers := parseAnswers(out)
+		require.Len(t, answers, 1, "answers to a bare-LF head sent a byte at a time")
+		assert.Equal(t, 200, answers[0].code, "the answer")
+	})
+
 	t.Run("and one that never ends is refused at maxHead, as before", func(t *testing.T) {
 		h := newBareHTTPSession()
 		start := "GET / HTTP/1.1\r\nHost: a\r\nX: "
