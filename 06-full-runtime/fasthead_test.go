@@ -16,6 +16,8 @@ import (
 // parseHead, it would agree with parseHead everywhere and save nothing.
 var plainHeads = []string{
 	get,
+	"GET /plaintext HTTP/1.1\r\nHost: bench\r\n\r\n",                                                    // the load generator's (bench/load.go)
+	"GET /plaintext HTTP/1.1\r\nHost: 127.0.0.1:7999\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n", // curl's, as curl 7.88.1 sent it
 	"GET / HTTP/1.1\nHost: a\n\n",
 	"HEAD /plaintext?x=1&y=?2 HTTP/1.1\r\nHost: example.com:8080\r\n\r\n",
 	"GET /p HTTP/1.0\r\n\r\n",

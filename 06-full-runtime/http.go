@@ -42,7 +42,8 @@ const httpTimeFormat = "Mon, 02 Jan 2006 15:04:05 GMT"
 
 // httpDate is the Date header's value, formatted at most once a second
 // and shared by every response in that second; and with it the whole of
-// the answer nearly every request gets, built anew when the second
+// the commonest answer (200 to a kept-alive GET of / or /plaintext, which
+// every request of the HTTP benchmarks gets), built anew when the second
 // changes (see answer).
 type httpDate struct {
 	sec      int64
@@ -356,7 +357,7 @@ func (h *httpSession) answer(req *httpRequest, now time.Time) {
 		r.code, r.extra, r.body, r.headOnly = 405, "Allow: GET, HEAD\r\n", "Method Not Allowed\n", false
 	case string(req.path) == "/plaintext" || string(req.path) == "/":
 		if get && req.keepAlive && !req.http10 {
-			// The answer nearly every request gets, prebuilt: the same
+			// The commonest answer, prebuilt: the same
 			// bytes as building it, without a dozen appends and two
 			// number conversions per request (the optimisation "the
 			// common answer prebuilt" on the benchmarks page;

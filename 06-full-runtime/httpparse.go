@@ -161,7 +161,8 @@ func (req *httpRequest) parseFirstLine(line []byte) *refusal {
 }
 
 // fastHead parses the head at the front of b if it has the plain shape
-// nearly every request has, in one pass over its bytes: a method, one
+// that requests from curl and the load generator have (both are among
+// the tests' plainHeads), in one pass over its bytes: a method, one
 // space, a path that starts with / (no %-escape), one space, HTTP/1.1 or
 // HTTP/1.0, and field lines "name: value" with nothing unusual in them,
 // each line ending in CRLF or LF, all within maxHead. For anything else,
