@@ -41,6 +41,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	linger := flags.Bool("linger", true, "close gently (shut our side, drain the client's last bytes) after a refusal and at shutdown; "+
 		"-linger=false closes at once, as before chapter 06 added it, and a client still sending draws a reset")
 	child := flags.Bool("child-clients", false, "demo: run the clients in a child process (automatic when one process cannot hold both ends)")
+	hold := flags.Bool("hold-processor", true, "with -listen: the loop keeps its processor through the first millisecond of each sleep, "+
+		"out of reach of Go's scheduler monitor (chapters/benchmarks.md); false gives it up at once, as the demo always does "+
+		"(its clients are goroutines of this process, and would wait)")
 	trace := flags.Bool("trace", false, "print the life of the loop, one step a line, to stderr: timers fired, each epoll_wait's timeout and why, "+
 		"ready descriptors, wakers called, tasks polled and what they returned")
 	if err := flags.Parse(args); err != nil {
@@ -73,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		traceTo = stderr
 	}
 	srv, err := newServer(serverConfig{addr: addr, grace: *grace, idle: *idle, trace: traceTo, log: stderr,
-		ioBudget: *ioBudget, abrupt: !*linger})
+		ioBudget: *ioBudget, abrupt: !*linger, hold: *listen != "" && *hold})
 	if err != nil {
 		fmt.Fprintln(stderr, program+":", err)
 		return 1

@@ -47,12 +47,13 @@ type serverConfig struct {
 	log      io.Writer     // the report of a task that panicked
 	ioBudget int           // async.Config.IOBudget: 0 for the default, -1 for none
 	abrupt   bool          // close at once, never with a lingering close (to show what the lingering close is for)
+	hold     bool          // async.Config.HoldProcessor: -listen, where no client runs in this process
 }
 
 // newServer makes a runtime and listens on cfg.addr.
 func newServer(cfg serverConfig) (*server, error) {
 	srv := &server{grace: cfg.grace, idle: cfg.idle, abrupt: cfg.abrupt, open: newEchoSession}
-	rt, err := async.NewRuntime(async.Config{Trace: cfg.trace, Log: cfg.log, IOBudget: cfg.ioBudget, OnPark: func() {
+	rt, err := async.NewRuntime(async.Config{Trace: cfg.trace, Log: cfg.log, IOBudget: cfg.ioBudget, HoldProcessor: cfg.hold, OnPark: func() {
 		if srv.onPark != nil {
 			srv.onPark()
 		}

@@ -77,6 +77,7 @@ type reactor struct {
 	events  []unix.EpollEvent // what epoll_wait fills in, reused every call
 	ready   []*Waker          // what wait returns, reused every call
 	trace   tracer
+	hold    bool  // Config.HoldProcessor: see holdThenSleep
 	waits   int64 // epoll_wait calls that returned (not counting EINTR)
 	nready  int64 // ready events they reported, not counting the eventfd's
 	stale   int64 // events for a registration that no longer exists
@@ -267,9 +268,12 @@ func (r *reactor) wait(timeout time.Duration) ([]*Waker, error) {
 	var n int
 	for {
 		var err error
-		if msec == 0 {
+		switch {
+		case msec == 0:
 			n, err = r.peek()
-		} else {
+		case r.hold:
+			n, err = r.holdThenSleep(msec)
+		default:
 			n, err = unix.EpollWait(r.epfd, r.events, msec)
 		}
 		if errors.Is(err, unix.EINTR) {
@@ -309,9 +313,60 @@ func (r *reactor) wait(timeout time.Duration) ([]*Waker, error) {
 // away from a thread that stays in a system call, and wake every 20 µs to
 // check, which on a busy loop costs more than the call. gnet makes its
 // non-blocking epoll_wait the same way.
-func (r *reactor) peek() (int, error) {
+func (r *reactor) peek() (int, error) { return r.rawWait(0) }
+
+// holdThenSleep is wait's sleep with Config.HoldProcessor: first up to
+// holdMillis in a raw epoll_wait, which keeps the goroutine's processor (P)
+// as a running goroutine keeps it; then, if nothing came, the rest of msec
+// in an epoll_wait that tells Go's scheduler, which gives the processor
+// up. The two calls are one wait: Stats.EpollWaits counts them once, and
+// the trace shows one epoll_wait.
+//
+// Why: a thread in a system call the scheduler was told of keeps its P for
+// a moment; sysmon, the scheduler's monitor thread, takes the P from it
+// once it has seen the same call at two of its checks (20 µs apart when it
+// is busy), if no other P is idle. At GOMAXPROCS=1 none ever is, so every
+// sleep of the loop that lasts longer than that is a P taken away, handed
+// back on waking, and sysmon, finding work each time, keeps checking every
+// 20 µs. On a server pinned to one CPU, sysmon shares that CPU: in a 3 s
+// echo run it preempted the loop thousands of times (tokio's one thread,
+// which has no sysmon, a few hundred), and the load generator sat idle
+// now and then, waiting on a server that was not running. A raw sleep is invisible to sysmon; under load the
+// loop's sleeps are a few microseconds to a few hundred, so nearly all of
+// them end inside the window, and sysmon, finding nothing to do, backs off
+// to checking every 10 ms. chapters/benchmarks.md measures it.
+//
+// The price: while the loop holds its P, no other goroutine can have it.
+// At GOMAXPROCS=1 one that becomes runnable waits for the window to end,
+// or for sysmon to preempt the loop (after 10 ms, as it would any busy
+// goroutine). Hence the option, off by default: chapter 06's server turns
+// it on when it only serves (-listen), and not for the demo, whose clients
+// are goroutines of the same process and would wait for every window.
+func (r *reactor) holdThenSleep(msec int) (int, error) {
+	first := holdMillis
+	if msec >= 0 {
+		first = min(msec, holdMillis)
+	}
+	n, err := r.rawWait(first)
+	if err != nil || n > 0 || msec == first {
+		return n, err
+	}
+	if msec > 0 {
+		msec -= first // the rest of the timeout (-1, for ever, stays)
+	}
+	return unix.EpollWait(r.epfd, r.events, msec)
+}
+
+// holdMillis is how long holdThenSleep keeps the processor: long enough to
+// cover the loop's sleeps under load, a tenth of the time slice Go's
+// scheduler gives a busy goroutine before it preempts it (10 ms).
+const holdMillis = 1
+
+// rawWait is epoll_wait for up to msec milliseconds (0: a look, no wait),
+// as a raw system call: Go's scheduler is not told.
+func (r *reactor) rawWait(msec int) (int, error) {
 	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(r.epfd),
-		uintptr(unsafe.Pointer(&r.events[0])), uintptr(len(r.events)), 0, 0, 0)
+		uintptr(unsafe.Pointer(&r.events[0])), uintptr(len(r.events)), uintptr(msec), 0, 0)
 	if errno != 0 {
 		return 0, errno
 	}

@@ -70,6 +70,47 @@ func TestReactor(t *testing.T) {
 		assert.Empty(t, ready, "wakers")
 	})
 
+	t.Run("HoldProcessor: a sleep longer than the held millisecond sleeps its whole timeout, and counts once", func(t *testing.T) {
+		r := newTestReactor(t)
+		r.hold = true
+		// A signal may cut a sleep short (while the loop holds its
+		// processor, Go's scheduler may preempt it, or stop it for the
+		// garbage collector): wait then returns early, as a timeout
+		// would, and its caller sleeps for the rest. So sleep as the
+		// executor does, until the time is up, and count the calls: a
+		// few at most, not one per held millisecond.
+		waits, calls, start := r.waits, int64(0), time.Now()
+		for left := nothingReady; left > 0; left = nothingReady - time.Since(start) {
+			ready, err := r.wait(left)
+			require.NoError(t, err, "wait")
+			assert.Empty(t, ready, "wakers")
+			calls++
+		}
+		assert.Less(t, calls, int64(10), "waits for %v (one per held millisecond would be %d)", nothingReady, nothingReady/time.Millisecond)
+		assert.Equal(t, waits+calls, r.waits, "each wait counted once, its two epoll_wait calls together")
+	})
+
+	t.Run("HoldProcessor: what is ready is returned by the held call", func(t *testing.T) {
+		r := newTestReactor(t)
+		r.hold = true
+		fd, peer := socketpair(t)
+		reg, err := newReg(r, fd)
+		require.NoError(t, err, "register")
+		_, err = r.wait(-1) // the writable edge
+		require.NoError(t, err, "wait")
+		w := testWaker(t, "reader")
+		require.False(t, reg.wakeOn(readable, w), "wakeOn: nothing came yet")
+		write(t, peer, "x")
+		ready, err := r.wait(-1)
+		require.NoError(t, err, "wait")
+		assert.Equal(t, []*Waker{w}, ready, "wakers returned")
+
+		r.notify()
+		ready, err = r.wait(-1) // the eventfd, drained: no waker, but the wait returns
+		require.NoError(t, err, "wait after notify")
+		assert.Empty(t, ready, "wakers after notify")
+	})
+
 	t.Run("edge-triggered: data left unread is not reported again", func(t *testing.T) {
 		r := newTestReactor(t)
 		fd, peer := socketpair(t)

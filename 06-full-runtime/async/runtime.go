@@ -52,6 +52,15 @@ type Config struct {
 	// the loop inside one poll for as long as its data lasts. Only for
 	// showing what the budget is for (chapters/reliability.md).
 	IOBudget int
+
+	// HoldProcessor makes the loop keep its goroutine's processor (P)
+	// through the first millisecond of each sleep in epoll_wait, instead
+	// of giving it up to Go's scheduler at once: for a process whose
+	// other goroutines have little to do (a server, at GOMAXPROCS=1
+	// above all), it spares the loop the scheduler's monitor taking the
+	// processor away at each sleep. Other goroutines may wait that
+	// millisecond for it; see reactor.holdThenSleep.
+	HoldProcessor bool
 }
 
 // NewRuntime makes a runtime: an epoll instance with an eventfd in it, an
@@ -66,6 +75,7 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
+	reactor.hold = cfg.HoldProcessor
 	timers := &timers{trace: trace}
 	ex := newExecutor(reactor, timers, trace, log, cfg.OnPark)
 	ex.now = trace.start
@@ -117,7 +127,7 @@ func (rt *Runtime) Close() error {
 // Stats are the runtime's counters since it was made. They say what the
 // loop did, not how fast: every figure is a count.
 type Stats struct {
-	EpollWaits    int64 // epoll_wait calls that returned
+	EpollWaits    int64 // epoll_wait calls that returned (a sleep held by Config.HoldProcessor past its first millisecond, two calls, counts once)
 	ReadyEvents   int64 // ready descriptors they reported (the eventfd not counted)
 	Polls         int64 // polls of tasks
 	EmptyPolls    int64 // ... that returned Pending having moved no byte and accepted no connection
