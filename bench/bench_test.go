@@ -4,7 +4,10 @@ package main
 
 import (
 	"io"
+	"math"
+	"math/rand/v2"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -65,7 +68,7 @@ func TestAnswerLength(t *testing.T) {
 }
 
 func TestAnswerReader(t *testing.T) {
-	a := answerReader{cfg: loadConfig{Mode: "http"}}
+	a := newAnswerReader(loadConfig{Mode: "http"})
 	one := "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nDate: 1\r\n\r\nhi"
 	two := "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nDate: 2\r\n\r\nhello"
 	for _, step := range []struct {
@@ -88,6 +91,47 @@ func TestAnswerReader(t *testing.T) {
 		assert.True(t, ok, "a good answer: %q", step.in)
 		assert.Equal(t, step.want, n, "length of the first answer in %q", step.in)
 	}
+}
+
+func TestLatencyHistogram(t *testing.T) {
+	t.Run("every latency falls in the bucket whose floor is at most it, and the next bucket's floor is above it", func(t *testing.T) {
+		for _, us := range []uint64{0, 1, 511, 1023, 1024, 1025, 2047, 2048, 3000, 1 << 20, 123456789, 1<<63 + 5, math.MaxUint64} {
+			i := latencyBucket(us)
+			require.Less(t, i, latencyBuckets, "bucket of %d µs", us)
+			assert.LessOrEqual(t, latencyFloor(i), us, "floor of the bucket of %d µs", us)
+			if i+1 < latencyBuckets {
+				assert.Greater(t, latencyFloor(i+1), us, "floor of the bucket after that of %d µs", us)
+			}
+		}
+		for i := 1; i < latencyBuckets; i++ {
+			require.Greater(t, latencyFloor(i), latencyFloor(i-1), "floors rise, bucket %d", i)
+			require.Equal(t, i, latencyBucket(latencyFloor(i)), "a floor is in its own bucket, bucket %d", i)
+		}
+	})
+
+	t.Run("quantiles are a sorted list's, exact below 1,024 µs and to 0.2% above", func(t *testing.T) {
+		var h latencyHistogram
+		assert.Zero(t, h.quantile(0.5), "nothing recorded")
+		rng := rand.New(rand.NewPCG(1, 2))
+		var all []time.Duration
+		for range 100_000 {
+			d := time.Duration(rng.ExpFloat64() * float64(300*time.Microsecond))
+			if rng.IntN(50) == 0 {
+				d *= 100 // a tail, in the slow buckets
+			}
+			all = append(all, d)
+			h.record(d)
+		}
+		slices.Sort(all)
+		for _, q := range []float64{0, 0.5, 0.9, 0.99, 0.999} {
+			exact := float64(all[int(float64(len(all))*q)] / time.Microsecond)
+			got := h.quantile(q)
+			assert.LessOrEqual(t, got, exact, "q=%v", q)
+			assert.InDelta(t, exact, got, max(exact*0.002, 0), "q=%v", q)
+		}
+		h.reset()
+		assert.Zero(t, h.quantile(0.99), "after reset")
+	})
 }
 
 func TestStatOf(t *testing.T) {
