@@ -33,6 +33,8 @@ func TestLoadGenerator(t *testing.T) {
 			assert.Positive(t, res.P50us, "p50")
 			assert.GreaterOrEqual(t, res.P99us, res.P50us, "p99 >= p50")
 			assert.Zero(t, res.Errors, "bad answers")
+			assert.Positive(t, res.LoadCPU, "the load generator's share of its core")
+			assert.LessOrEqual(t, res.LoadCPU, 1.05, "one thread uses at most one core")
 		})
 	}
 

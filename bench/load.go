@@ -46,7 +46,8 @@ type loadResult struct {
 	Seconds   float64 `json:"seconds"`
 	P50us     float64 `json:"p50_us"`
 	P99us     float64 `json:"p99_us"`
-	Errors    int64   `json:"errors"` // bad answers; connections that failed
+	Errors    int64   `json:"errors"`   // bad answers; connections that failed
+	LoadCPU   float64 `json:"load_cpu"` // the load generator's CPU time in the window, as a share of its one core
 }
 
 // loadConn is one client connection.
@@ -94,7 +95,8 @@ func runLoad(cfg loadConfig, progress io.Writer) (loadResult, error) {
 
 	var res loadResult
 	var latencies latencyHistogram
-	answered := 0 // idle: connections whose one round trip is done
+	var cpuFrom time.Duration // the load generator's CPU time when measuring began
+	answered := 0             // idle: connections whose one round trip is done
 	measuring := false
 	start := time.Now()
 	measureFrom := start.Add(cfg.Warmup)
@@ -130,6 +132,7 @@ func runLoad(cfg loadConfig, progress io.Writer) (loadResult, error) {
 			measuring = true
 			res = loadResult{}
 			latencies.reset()
+			cpuFrom = threadCPU()
 			measureFrom, end = now, now.Add(cfg.Duration)
 			fmt.Fprintln(progress, "measuring")
 		}
@@ -218,6 +221,7 @@ func runLoad(cfg loadConfig, progress io.Writer) (loadResult, error) {
 		}
 	}
 	res.Seconds = time.Since(measureFrom).Seconds()
+	res.LoadCPU = (threadCPU() - cpuFrom).Seconds() / res.Seconds
 	if cfg.Idle {
 		// Hold the connections open until the caller has sampled the
 		// server's memory (it answers on stdin; with none, EOF at once).
@@ -287,6 +291,18 @@ func (h *latencyHistogram) quantile(q float64) float64 {
 		}
 	}
 	return float64(latencyFloor(latencyBuckets - 1))
+}
+
+// threadCPU is the CPU time, user and system, of the calling thread (the
+// load generator's loop is locked to its thread). If the load generator's
+// share of its core is near 1, it, not the server, may be what sets the
+// pace, and the table says so.
+func threadCPU() time.Duration {
+	var ru unix.Rusage
+	if err := unix.Getrusage(unix.RUSAGE_THREAD, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // makeRequest is the bytes of one request: an echo line of cfg.Size bytes

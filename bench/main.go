@@ -117,8 +117,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "bench: load:", err)
 			return 1
 		}
-		fmt.Fprintf(stdout, "%s answers in %.2f s: %s per second; latency p50 %.0f µs, p99 %.0f µs\n",
-			thousands(float64(res.Responses)), res.Seconds, thousands(float64(res.Responses)/res.Seconds), res.P50us, res.P99us)
+		fmt.Fprintf(stdout, "%s answers in %.2f s: %s per second; latency p50 %.0f µs, p99 %.0f µs; load generator %.0f%% of its core\n",
+			thousands(float64(res.Responses)), res.Seconds, thousands(float64(res.Responses)/res.Seconds), res.P50us, res.P99us, 100*res.LoadCPU)
 		return 0
 	}
 	if *quick {

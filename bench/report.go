@@ -53,8 +53,8 @@ func printScenario(w io.Writer, sc scenario, byServer map[string][]measurement) 
 		printIdle(w, sc, byServer)
 		return
 	}
-	fmt.Fprintln(w, "| server | answers/s | p50 | p99 | server CPU s per M answers (user) | syscalls per answer | RSS per conn |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| server | answers/s | p50 | p99 | server CPU s per M answers (user) | syscalls per answer | RSS per conn | load generator busy |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, name := range sc.servers {
 		ms := byServer[name]
 		label := serverNames[name]
@@ -67,12 +67,13 @@ func printScenario(w io.Writer, sc scenario, byServer map[string][]measurement) 
 		if sys.med >= 0 {
 			sysText = fmt.Sprintf("%.2f", sys.med)
 		}
-		fmt.Fprintf(w, "| %s | %s [%s-%s] | %.0f µs | %.0f µs | %.2f (%.2f) | %s | %s |\n", label,
+		fmt.Fprintf(w, "| %s | %s [%s-%s] | %.0f µs | %.0f µs | %.2f (%.2f) | %s | %s | %.0f%% |\n", label,
 			thousands(tp.med), thousands(tp.min), thousands(tp.max),
 			collect(ms, func(m measurement) float64 { return m.P50us }).med,
 			collect(ms, func(m measurement) float64 { return m.P99us }).med,
 			collect(ms, cpuPerM).med, collect(ms, userPerM).med, sysText,
-			bytesText(collect(ms, func(m measurement) float64 { return m.rssPerConn }).med))
+			bytesText(collect(ms, func(m measurement) float64 { return m.rssPerConn }).med),
+			100*collect(ms, func(m measurement) float64 { return m.LoadCPU }).med)
 	}
 	fmt.Fprintln(w)
 }
