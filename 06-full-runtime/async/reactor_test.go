@@ -60,11 +60,7 @@ func TestReactor(t *testing.T) {
 
 	t.Run("with nothing ready, wait returns no waker after its timeout", func(t *testing.T) {
 		r := newTestReactor(t)
-		fd, _ := socketpair(t)
-		_, err := newReg(r, fd)
-		require.NoError(t, err, "register")
-		_, err = r.wait(-1) // the writable edge
-		require.NoError(t, err, "wait")
+		settledReg(t, r)
 		ready, err := r.wait(nothingReady)
 		require.NoError(t, err, "wait")
 		assert.Empty(t, ready, "wakers")
@@ -93,11 +89,7 @@ func TestReactor(t *testing.T) {
 	t.Run("HoldProcessor: what is ready is returned by the held call", func(t *testing.T) {
 		r := newTestReactor(t)
 		r.hold = true
-		fd, peer := socketpair(t)
-		reg, err := newReg(r, fd)
-		require.NoError(t, err, "register")
-		_, err = r.wait(-1) // the writable edge
-		require.NoError(t, err, "wait")
+		reg, _, peer := settledReg(t, r)
 		w := testWaker(t, "reader")
 		require.False(t, reg.wakeOn(readable, w), "wakeOn: nothing came yet")
 		write(t, peer, "x")
@@ -172,17 +164,13 @@ func TestReactor(t *testing.T) {
 
 	t.Run("every event counts an edge per direction, whether it woke a task or was marked", func(t *testing.T) {
 		r := newTestReactor(t)
-		fd, peer := socketpair(t)
-		reg, err := newReg(r, fd)
-		require.NoError(t, err, "register")
-		_, err = r.wait(-1) // the writable edge
-		require.NoError(t, err, "wait")
+		reg, fd, peer := settledReg(t, r)
 		require.Equal(t, uint32(0), reg.reader.edges, "readable edges so far")
 		require.Equal(t, uint32(1), reg.writer.edges, "writable edges so far")
 		assert.True(t, reg.quietSince(0), "quiet: no readable edge since 0")
 
 		write(t, peer, "marked")
-		_, err = r.wait(-1)
+		_, err := r.wait(-1)
 		require.NoError(t, err, "wait")
 		assert.Equal(t, uint32(1), reg.reader.edges, "an edge nobody waited for")
 		assert.False(t, reg.quietSince(0), "not quiet since 0 any more")
@@ -202,11 +190,7 @@ func TestReactor(t *testing.T) {
 
 	t.Run("a hang-up wakes the reader and the writer, and ends quiet for good", func(t *testing.T) {
 		r := newTestReactor(t)
-		fd, peer := socketpair(t)
-		reg, err := newReg(r, fd)
-		require.NoError(t, err, "register")
-		_, err = r.wait(-1) // the writable edge
-		require.NoError(t, err, "wait")
+		reg, fd, peer := settledReg(t, r)
 		fill(t, fd)
 		reader, writer := testWaker(t, "reader"), testWaker(t, "writer")
 		require.False(t, reg.wakeOn(readable, reader), "wakeOn reader")
@@ -347,11 +331,7 @@ func TestReactor(t *testing.T) {
 
 	t.Run("a signal during epoll_wait (EINTR) is not an error", func(t *testing.T) {
 		r := newTestReactor(t)
-		fd, peer := socketpair(t)
-		reg, err := newReg(r, fd)
-		require.NoError(t, err, "register")
-		_, err = r.wait(-1) // the writable edge
-		require.NoError(t, err, "wait")
+		reg, _, peer := settledReg(t, r)
 		w := testWaker(t, "reader")
 		require.False(t, reg.wakeOn(readable, w), "wakeOn")
 		// Keep the waits on this thread, and pepper the thread with
@@ -382,4 +362,18 @@ func TestReactor(t *testing.T) {
 		require.NoError(t, err, "wait with no timeout while signals arrive")
 		assert.Equal(t, []*Waker{w}, ready, "an untimed wait goes on until a descriptor is ready")
 	})
+}
+
+// settledReg registers one end of a fresh socket pair with r and takes its
+// first edge (a fresh socket is writable at once), so that the next event
+// is the one the test makes. It returns the registration, the registered
+// end and its peer.
+func settledReg(t *testing.T, r *reactor) (*registration, int, int) {
+	t.Helper()
+	fd, peer := socketpair(t)
+	reg, err := newReg(r, fd)
+	require.NoError(t, err, "register")
+	_, err = r.wait(-1)
+	require.NoError(t, err, "wait for the writable edge")
+	return reg, fd, peer
 }
