@@ -98,6 +98,7 @@ func TestFastHeadAgrees(t *testing.T) {
 		answers := parseAnswers(feed(newBareHTTPSession(), []byte(long), time.Now()))
 		require.Len(t, answers, 1, "answers to a head over maxHead")
 		assert.Equal(t, 431, answers[0].code, "the answer to a head over maxHead")
+		assert.Contains(t, answers[0].body, fmt.Sprintf("over %d KiB", maxHead>>10), "the 431 names the limit there is")
 	})
 }
 

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"strings"
 )
@@ -80,7 +81,7 @@ var (
 	errEncoding10    = refusal{400, "Transfer-Encoding in a request of version 1.0 (RFC 9112 section 6.1)\n"}
 	errEncoding      = refusal{501, "no transfer coding is implemented here (RFC 9112 section 6.1)\n"}
 	errExpectation   = refusal{417, "the only expectation met here is 100-continue (RFC 9110 section 10.1.1)\n"}
-	errHeadTooLarge  = refusal{431, "the request head is over 8 KiB (RFC 6585 section 5)\n"}
+	errHeadTooLarge  = refusal{431, fmt.Sprintf("the request head is over %d KiB (RFC 6585 section 5)\n", maxHead>>10)}
 	errIncompleteEOF = refusal{400, "the connection was closed in the middle of a request head (RFC 9112 section 8)\n"}
 )
 
