@@ -39,8 +39,10 @@ import (
 //     changed). An edit, not a whole copy, so that a case shows its mistake
 //     and nothing else, and follows the solution when the rest of it changes;
 //
-//   - a file named want: an optional first line "race" (run the tests with
-//     -race, for a mistake only the race detector sees), then one line per
+//   - a file named want: optional first lines "race" (run the tests with
+//     -race, for a mistake only the race detector sees) and "failfast" (run
+//     them with -failfast, for a mistake that makes several tests wait out
+//     their patience: the first one to fail is enough), then one line per
 //     piece of text that the output of the failing go test must contain.
 //     Blank lines are ignored.
 //
@@ -71,7 +73,7 @@ func TestWrongSolutionsFail(t *testing.T) {
 // say what the case's want file says.
 func checkWrongSolution(t *testing.T, name, dir string) {
 	solDir := filepath.Join(solutionsDir, filepath.FromSlash(name))
-	race, wants := readWant(t, dir)
+	opts, wants := readWant(t, dir)
 	require.NotEmpty(t, wants, "%s/want names the message the failing tests must print", dir)
 
 	replace := map[string]string{}
@@ -110,9 +112,12 @@ func checkWrongSolution(t *testing.T, name, dir string) {
 	// saved about a sixth of the CPU time for 135 cases.
 	args := []string{"test", "-count=1", "-timeout=2m", "-vet=off", "-ldflags=-s -w", "-overlay=" + overlay}
 	command := "go test"
-	if race {
+	if opts.race {
 		args = append(args, "-race")
 		command += " -race"
+	}
+	if opts.failfast {
+		args = append(args, "-failfast")
 	}
 	pkg := "./solutions/" + name + "/"
 	out, err := goCmd(t, rootDir, append(args, pkg)...)
@@ -198,38 +203,49 @@ func TestApplyEdits(t *testing.T) {
 
 // readWant reads the want file of the case in dir: whether to run with
 // -race, and the lines the output must contain.
-func readWant(t *testing.T, dir string) (race bool, wants []string) {
+func readWant(t *testing.T, dir string) (opts wantOptions, wants []string) {
 	t.Helper()
 	f, err := os.Open(filepath.Join(dir, "want"))
 	require.NoError(t, err, "every case has a want file")
 	defer f.Close()
-	first := true
 	s := bufio.NewScanner(f)
 	for s.Scan() {
 		line := strings.TrimSpace(s.Text())
 		switch {
 		case line == "":
 			continue
-		case first && line == "race":
-			race = true
+		case len(wants) == 0 && line == "race":
+			opts.race = true
+		case len(wants) == 0 && line == "failfast":
+			opts.failfast = true
 		default:
 			wants = append(wants, line)
 		}
-		first = false
 	}
 	require.NoError(t, s.Err(), "read %s/want", dir)
-	return race, wants
+	return opts, wants
+}
+
+// wantOptions are how a want file asks for its case to be run.
+type wantOptions struct {
+	race     bool // go test -race
+	failfast bool // go test -failfast
 }
 
 func TestReadWant(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "want"), []byte("race\n\nnotify calls\n  a wake was lost  \n"), 0o644), "write want")
-	race, wants := readWant(t, dir)
-	assert.True(t, race, "a first line race runs the tests with -race")
+	opts, wants := readWant(t, dir)
+	assert.Equal(t, wantOptions{race: true}, opts, "a first line race runs the tests with -race")
 	assert.Equal(t, []string{"notify calls", "a wake was lost"}, wants, "one piece of text a line, trimmed, blank lines skipped")
 
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "want"), []byte("notify calls\nrace\n"), 0o644), "write want")
-	race, wants = readWant(t, dir)
-	assert.False(t, race, "race counts only as the first line")
-	assert.Equal(t, []string{"notify calls", "race"}, wants, "a later race is text to find")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "want"), []byte("failfast\nrace\nnotify calls\n"), 0o644), "write want")
+	opts, wants = readWant(t, dir)
+	assert.Equal(t, wantOptions{race: true, failfast: true}, opts, "options in any order, before the text")
+	assert.Equal(t, []string{"notify calls"}, wants, "the text after the options")
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "want"), []byte("notify calls\nrace\nfailfast\n"), 0o644), "write want")
+	opts, wants = readWant(t, dir)
+	assert.Equal(t, wantOptions{}, opts, "options count only before the first text")
+	assert.Equal(t, []string{"notify calls", "race", "failfast"}, wants, "a later race or failfast is text to find")
 }
