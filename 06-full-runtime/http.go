@@ -106,7 +106,11 @@ const (
 // state in its own fields, so that nothing is allocated per request: the
 // input buffer is read into directly, the output buffer is written from
 // directly, and the idle limit is one Deadline, moved by every whole
-// request and every write that moves. It reads nothing while it has
+// request and every write that moves. Both buffers are borrowed from the
+// runtime's pool (Runtime.Buffers) and given back as soon as they are
+// empty: every request read answered, every answer written. So a session
+// holds them only while it is in the middle of something, and a session
+// waiting for its next request, under load or idle, holds none. It reads nothing while it has
 // answers to write, so a client that does not read its answers is held
 // back, with at most maxOut of answers waiting, and closed once they have
 // not moved for the idle limit.
@@ -115,9 +119,9 @@ type httpSession struct {
 	liveEntry
 	c       *async.Conn
 	srv     *server
-	in      []byte // bytes read; those from off on are not answered yet
+	in      []byte // bytes read; those from off on are not answered yet; nil when empty (lent by the pool)
 	off     int    // bytes at the front of in answered or skipped: dropped before the next read
-	out     []byte // answers not written yet
+	out     []byte // answers not written yet; nil when empty (lent by the pool)
 	sent    int    // bytes at the front of out already written
 	closing bool   // the last answer in out ends the connection
 	skip    int    // bytes of an answered request's body still to come, to be dropped
@@ -202,11 +206,15 @@ func (h *httpSession) Poll(cx *async.Context) async.Poll[struct{}] {
 // capacity: Ready with the count (or io.EOF, or an error), or Pending
 // with the task's waker left with the reactor. Before it reads, it drops
 // the bytes already answered, moving the rest to the front: once per
-// read, not once per request.
+// read, not once per request. With nothing kept, it borrows a buffer to
+// read into, and gives it back if the read brought nothing.
 func (h *httpSession) fill(cx *async.Context) async.Poll[async.Result[int]] {
 	if h.off > 0 {
 		h.in = h.in[:copy(h.in, h.in[h.off:])]
 		h.off = 0
+	}
+	if h.in == nil {
+		h.in = h.srv.buffers.Get()
 	}
 	if cap(h.in)-len(h.in) < minRead {
 		h.in = slices.Grow(h.in, minRead)
@@ -215,7 +223,33 @@ func (h *httpSession) fill(cx *async.Context) async.Poll[async.Result[int]] {
 	if r, ok := p.Value(); ok {
 		h.in = h.in[:len(h.in)+r.Value]
 	}
+	h.releaseIn()
 	return p
+}
+
+// releaseIn gives the input buffer back to the pool if it holds nothing
+// left to answer.
+func (h *httpSession) releaseIn() {
+	if h.off == len(h.in) && h.in != nil {
+		h.srv.buffers.Put(h.in)
+		h.in, h.off, h.looked = nil, 0, 0
+	}
+}
+
+// takeOut borrows an output buffer, if the session has none, before an
+// answer is appended; releaseOut gives it back once nothing in it is left
+// to write.
+func (h *httpSession) takeOut() {
+	if h.out == nil {
+		h.out = h.srv.buffers.Get()
+	}
+}
+
+func (h *httpSession) releaseOut() {
+	if h.sent == len(h.out) && h.out != nil {
+		h.srv.buffers.Put(h.out)
+		h.out, h.sent = nil, 0
+	}
 }
 
 // minRead is the least room a read into the session's input buffer gets:
@@ -234,6 +268,8 @@ func (h *httpSession) answerAll(now time.Time) {
 	if h.respond(now) > 0 {
 		h.idle.Reset(now.Add(h.srv.idle)) // a whole request came: the idle limit starts again
 	}
+	h.releaseIn()
+	h.releaseOut()
 	h.state = httpReading
 	if len(h.out) > 0 {
 		h.srv.stats.batches++
@@ -320,7 +356,7 @@ func (h *httpSession) write(cx *async.Context) async.Poll[error] {
 		}
 		h.idle.Reset(h.srv.rt.Now().Add(h.srv.idle)) // the client is reading: it is not idle
 	}
-	h.out, h.sent = h.out[:0], 0
+	h.releaseOut()
 	return async.Ready[error](nil)
 }
 
@@ -349,6 +385,7 @@ type response struct {
 // answer appends the response to one request to h.out.
 func (h *httpSession) answer(req *httpRequest, now time.Time) {
 	h.srv.stats.requests++
+	h.takeOut()
 	get := string(req.method) == "GET" // a conversion in a comparison does not allocate
 	head := !get && string(req.method) == "HEAD"
 	r := response{keepAlive: req.keepAlive, http10: req.http10, headOnly: head}
@@ -377,6 +414,7 @@ func (h *httpSession) answer(req *httpRequest, now time.Time) {
 // would start is unknown. Nothing more of the input is read.
 func (h *httpSession) refuse(r refusal, now time.Time) {
 	h.srv.stats.badRequests++
+	h.takeOut()
 	h.appendResponse(response{code: r.code, body: r.why}, now)
 	h.off, h.skip, h.looked = len(h.in), 0, 0
 }
@@ -458,4 +496,7 @@ func (h *httpSession) close() {
 	async.Drop(h.linger)
 	h.linger = nil
 	h.c.Close() // withdraws any waker a Pending read or write left
+	h.srv.buffers.Put(h.in)
+	h.srv.buffers.Put(h.out)
+	h.in, h.out = nil, nil
 }

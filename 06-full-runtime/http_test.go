@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asyncio-go/tutorial/06-full-runtime/async"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -217,7 +218,7 @@ func TestHTTP(t *testing.T) {
 // newBareHTTPSession is a session with no connection, for driving respond
 // directly: parsing and answering without sockets.
 func newBareHTTPSession() *httpSession {
-	return &httpSession{srv: &server{}}
+	return &httpSession{srv: &server{buffers: new(async.BufferPool)}}
 }
 
 func TestHTTPRespondAllocatesNothing(t *testing.T) {
@@ -311,6 +312,18 @@ func FuzzHTTP(f *testing.F) {
 			body, _ := io.ReadAll(resp.Body)
 			assert.Contains(t, []int{0, int(resp.ContentLength)}, len(body), "answer %d: its body, or none", i)
 		}
+	})
+}
+
+func TestHTTPAllocations(t *testing.T) {
+	t.Run("the HTTP session allocates nothing per request once its connection is warm", func(t *testing.T) {
+		// Every answer has the length of this one; its Date may be of a
+		// later second.
+		answer := buildResponse(nil, helloAnswer, []byte(time.Now().UTC().Format(httpTimeFormat)))
+		allocs, last := allocsPerRoundTrip(t, startHTTPServer(t), []byte(get), len(answer))
+		assert.True(t, bytes.HasPrefix(last, []byte("HTTP/1.1 200 OK\r\n")) && bytes.HasSuffix(last, []byte("\r\n\r\n"+helloBody)),
+			"the last answer: %q", last)
+		assert.Zero(t, allocs, "allocations per request answered (the loop, the session and the runtime together)")
 	})
 }
 

@@ -30,8 +30,9 @@ type server struct {
 	draining bool                               // shutdown has begun: sessions finish at their next idle moment
 	drainer  *async.Waker                       // the serve task, while it waits for the last session
 	stats    stats
-	date     httpDate // the HTTP application's Date header, formatted once a second
-	onPark   func()   // if set, runs each time the loop is about to sleep: tests act there
+	date     httpDate          // the HTTP application's Date header, formatted once a second
+	buffers  *async.BufferPool // rt.Buffers(): the HTTP sessions borrow their buffers there
+	onPark   func()            // if set, runs each time the loop is about to sleep: tests act there
 
 	mu        sync.Mutex   // guards the two fields below, shared with shutdown
 	stopping  bool         // shutdown was called
@@ -66,7 +67,7 @@ func newServer(cfg serverConfig) (*server, error) {
 		rt.Close()
 		return nil, err
 	}
-	srv.rt, srv.ln, srv.addr = rt, ln, ln.Addr()
+	srv.rt, srv.ln, srv.addr, srv.buffers = rt, ln, ln.Addr(), rt.Buffers()
 	return srv, nil
 }
 

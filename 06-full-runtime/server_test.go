@@ -360,33 +360,42 @@ func rawClient(t *testing.T, ts *testServer) int {
 
 func TestEchoAllocations(t *testing.T) {
 	t.Run("the echo session allocates nothing per line once its connection is warm", func(t *testing.T) {
-		ts := startTestServer(t)
-		fd := rawClient(t, ts)
 		line := []byte("steady state\n")
-		got := make([]byte, len(line))
-		var failed error
-		roundTrip := func() {
-			if _, err := unix.Write(fd, line); err != nil && failed == nil {
-				failed = err
-			}
-			for n := 0; n < len(got) && failed == nil; {
-				m, err := unix.Read(fd, got[n:])
-				if err != nil || m == 0 {
-					failed = fmt.Errorf("read after %d bytes: %v", n, err)
-				}
-				n += max(m, 0)
-			}
-		}
-		for range 100 { // warm up: the pool's buffer, the heap's and the queues' slices grow once
-			roundTrip()
-		}
-		// AllocsPerRun counts every allocation in the process, the
-		// loop's goroutine included, and divides by the runs.
-		allocs := testing.AllocsPerRun(2000, roundTrip)
-		require.NoError(t, failed, "round trips")
-		assert.Equal(t, line, got, "the last echo")
+		allocs, last := allocsPerRoundTrip(t, startTestServer(t), line, len(line))
+		assert.Equal(t, string(line), string(last), "the last echo")
 		assert.Zero(t, allocs, "allocations per echoed line (the loop, the session and the runtime together)")
 	})
+}
+
+// allocsPerRoundTrip sends request to ts and reads the answer back, again
+// and again on one connection, and returns the allocations per round
+// trip in the whole process (AllocsPerRun counts every goroutine's, the
+// loop's included), after a warm-up in which the pool's buffers, the
+// heap's and the queues' slices grow once. Each answer is answerLen
+// bytes; it returns the last.
+func allocsPerRoundTrip(t *testing.T, ts *testServer, request []byte, answerLen int) (allocs float64, last []byte) {
+	t.Helper()
+	fd := rawClient(t, ts)
+	got := make([]byte, answerLen)
+	var failed error
+	roundTrip := func() {
+		if _, err := unix.Write(fd, request); err != nil && failed == nil {
+			failed = err
+		}
+		for n := 0; n < len(got) && failed == nil; {
+			m, err := unix.Read(fd, got[n:])
+			if err != nil || m == 0 {
+				failed = fmt.Errorf("read after %d bytes: %v", n, err)
+			}
+			n += max(m, 0)
+		}
+	}
+	for range 100 {
+		roundTrip()
+	}
+	allocs = testing.AllocsPerRun(2000, roundTrip)
+	require.NoError(t, failed, "round trips")
+	return allocs, got
 }
 
 func TestIdleFootprint(t *testing.T) {
@@ -398,36 +407,56 @@ func TestIdleFootprint(t *testing.T) {
 		// was brought into a smaller size class, and the bench's idle row
 		// (go run ./bench -only idle) measures the resident memory that
 		// this heap turns into.
-		ts := startTestServer(t)
-		const n = 2000
-		sa := &unix.SockaddrInet4{Port: int(ts.addr.Port()), Addr: ts.addr.Addr().As4()}
-		fds := make([]int, n)
-		t.Cleanup(func() {
-			for _, fd := range fds {
-				if fd > 0 {
-					unix.Close(fd)
-				}
-			}
-		})
-		line, got := []byte("hello\n"), make([]byte, 6)
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		for i := range fds {
-			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-			require.NoError(t, err, "socket")
-			fds[i] = fd
-			require.NoError(t, unix.Connect(fd, sa), "connect")
-			_, err = unix.Write(fd, line) // one round trip: the session has read and written, and is idle again
-			require.NoError(t, err, "write")
-			_, err = io.ReadFull(fdReader(fd), got)
-			require.NoError(t, err, "read the echo")
-		}
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		perConn := float64(after.HeapAlloc-before.HeapAlloc) / n
-		objects := float64(after.HeapObjects-before.HeapObjects) / n
+		perConn, objects := idleFootprint(t, startTestServer(t), []byte("hello\n"), len("hello\n"))
+		t.Logf("%.0f heap bytes, %.2f objects per idle connection", perConn, objects)
 		assert.LessOrEqual(t, perConn, 384.0, "heap bytes per idle connection")
 		assert.LessOrEqual(t, objects, 3.1, "heap objects per idle connection")
 	})
+
+	t.Run("an idle HTTP connection, its request answered, holds no buffer: three objects, at most 512 bytes", func(t *testing.T) {
+		// The session borrows its input and output buffers from the
+		// runtime's pool and gives them back once every request read is
+		// answered and every answer written; kept, they would be 8 KiB
+		// more per connection.
+		answer := buildResponse(nil, helloAnswer, []byte(time.Now().UTC().Format(httpTimeFormat)))
+		perConn, objects := idleFootprint(t, startHTTPServer(t), []byte(get), len(answer))
+		t.Logf("%.0f heap bytes, %.2f objects per idle connection", perConn, objects)
+		assert.LessOrEqual(t, perConn, 512.0, "heap bytes per idle connection")
+		assert.LessOrEqual(t, objects, 3.1, "heap objects per idle connection")
+	})
+}
+
+// idleFootprint opens 2,000 connections to ts, makes one round trip on
+// each (request out, answerLen bytes back), so that every session has
+// read and written and is idle again, and returns the heap bytes and
+// objects that each connection added, after a collection.
+func idleFootprint(t *testing.T, ts *testServer, request []byte, answerLen int) (perConn, objects float64) {
+	t.Helper()
+	const n = 2000
+	sa := &unix.SockaddrInet4{Port: int(ts.addr.Port()), Addr: ts.addr.Addr().As4()}
+	fds := make([]int, n)
+	t.Cleanup(func() {
+		for _, fd := range fds {
+			if fd > 0 {
+				unix.Close(fd)
+			}
+		}
+	})
+	got := make([]byte, answerLen)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range fds {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		require.NoError(t, err, "socket")
+		fds[i] = fd
+		require.NoError(t, unix.Connect(fd, sa), "connect")
+		_, err = unix.Write(fd, request) // one round trip: the session has read and written, and is idle again
+		require.NoError(t, err, "write")
+		_, err = io.ReadFull(fdReader(fd), got)
+		require.NoError(t, err, "read the answer")
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return float64(after.HeapAlloc-before.HeapAlloc) / n, float64(after.HeapObjects-before.HeapObjects) / n
 }

@@ -326,7 +326,7 @@ func (c *Conn) Close() error {
 		return nil
 	}
 	c.closed = true
-	c.rt.buffers.put(c.in)
+	c.rt.buffers.Put(c.in)
 	c.in, c.used, c.scanned = nil, 0, 0 // a read after Close finds nothing, and says ErrClosed
 	c.rt.reactor.deregister(&c.reg)
 	if err := unix.Close(c.fd()); err != nil {

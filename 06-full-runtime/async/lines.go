@@ -102,7 +102,7 @@ func (c *Conn) pollLines(cx *Context, max int, all bool) Poll[Result[[]byte]] {
 			return c.lineDone(nil, res.Err)
 		}
 		if c.in == nil {
-			c.in = c.rt.buffers.get()
+			c.in = c.rt.buffers.Get()
 		}
 		c.in = append(c.in, c.rt.scratch[:res.Value]...)
 	}
@@ -146,45 +146,51 @@ func (c *Conn) compact() {
 	c.scanned = max(c.scanned-c.used, 0) // a search in progress keeps its place
 	c.used = 0
 	if len(c.in) == 0 {
-		c.rt.buffers.put(c.in)
+		c.rt.buffers.Put(c.in)
 		c.in = nil
 	}
 }
 
-// bufferPool is the runtime's free list of line buffers. A connection
-// takes one when bytes of an unfinished line, or lines not yet returned,
-// must outlive the read that brought them (the scratch buffer is
-// overwritten by the next read of any connection), and gives it back as
-// soon as it is empty. So the buffers in use are those of the connections
-// in the middle of a message, not one per connection; and a connection
-// that echoes line after line takes and returns the same buffer each time,
-// without allocating. gnet keeps its connections' buffers in pools for
-// the same reason. One goroutine uses it: a slice is enough.
-type bufferPool struct {
+// BufferPool is the runtime's free list of buffers. A connection takes
+// one when bytes of an unfinished line, or lines not yet returned, must
+// outlive the read that brought them (the scratch buffer is overwritten by
+// the next read of any connection), and gives it back as soon as it is
+// empty. So the buffers in use are those of the connections in the middle
+// of a message, not one per connection; and a connection that echoes line
+// after line takes and returns the same buffer each time, without
+// allocating. gnet keeps its connections' buffers in pools for the same
+// reason. An application may borrow from it too (Runtime.Buffers): the
+// HTTP session of chapter 06 does, for its requests and answers. One
+// goroutine uses it, the loop's: a slice is enough.
+type BufferPool struct {
 	free [][]byte
 }
 
-// Line buffers start at lineBufferSize, enough for the lines of a typical
-// read; a longer line grows its buffer, which is then not kept. At most
+// Buffers start at BufferSize, enough for the lines or requests of a
+// typical read; one that grows beyond it is not taken back. At most
 // maxFreeBuffers are kept (1 MiB): a burst that needed more leaves the
 // rest to the garbage collector.
 const (
-	lineBufferSize = 4 << 10
+	BufferSize     = 4 << 10
 	maxFreeBuffers = 256
 )
 
-func (p *bufferPool) get() []byte {
+// Get lends an empty buffer of capacity BufferSize.
+func (p *BufferPool) Get() []byte {
 	if n := len(p.free); n > 0 {
 		b := p.free[n-1]
 		p.free[n-1] = nil
 		p.free = p.free[:n-1]
 		return b
 	}
-	return make([]byte, 0, lineBufferSize)
+	return make([]byte, 0, BufferSize)
 }
 
-func (p *bufferPool) put(b []byte) {
-	if cap(b) == lineBufferSize && len(p.free) < maxFreeBuffers {
+// Put gives b back. Nothing may use b afterwards. A buffer that grew, or
+// one more than the pool keeps, is left to the garbage collector; nil is
+// ignored.
+func (p *BufferPool) Put(b []byte) {
+	if cap(b) == BufferSize && len(p.free) < maxFreeBuffers {
 		p.free = append(p.free, b[:0])
 	}
 }

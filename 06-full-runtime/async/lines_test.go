@@ -136,20 +136,20 @@ func TestLineBuffers(t *testing.T) {
 	})
 
 	t.Run("the pool keeps only buffers of the usual size, and no more than its limit", func(t *testing.T) {
-		var p bufferPool
-		grown := append(p.get(), strings.Repeat("x", 2*lineBufferSize)...)
-		p.put(grown)
+		var p BufferPool
+		grown := append(p.Get(), strings.Repeat("x", 2*BufferSize)...)
+		p.Put(grown)
 		assert.Empty(t, p.free, "a grown buffer is left to the garbage collector")
 		bufs := make([][]byte, maxFreeBuffers+10)
 		for i := range bufs {
-			bufs[i] = p.get()
+			bufs[i] = p.Get()
 		}
 		for _, b := range bufs {
-			p.put(append(b, "used"...))
+			p.Put(append(b, "used"...))
 		}
 		assert.Len(t, p.free, maxFreeBuffers, "buffers kept")
-		b := p.get()
+		b := p.Get()
 		assert.Empty(t, b, "a buffer from the pool is empty")
-		assert.Equal(t, lineBufferSize, cap(b), "and of the usual size")
+		assert.Equal(t, BufferSize, cap(b), "and of the usual size")
 	})
 }

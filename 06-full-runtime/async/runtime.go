@@ -18,7 +18,7 @@ type Runtime struct {
 	timers  *timers
 	trace   tracer
 	scratch []byte     // where ReadLine's reads land before the bytes are kept; one per runtime
-	buffers bufferPool // where the bytes are kept: line buffers, lent to connections
+	buffers BufferPool // where the bytes are kept: buffers lent to connections, and to applications
 	accepts int64      // connections accepted
 	pauses  int64      // accepts that failed for lack of descriptors or memory, each followed by a pause
 	closed  bool       // Close has run
@@ -105,6 +105,11 @@ const readSize = 64 << 10
 // cached time for the same reason.) Before the loop first waits it is the
 // time the runtime was made.
 func (rt *Runtime) Now() time.Time { return rt.ex.now }
+
+// Buffers is the runtime's pool of buffers, for an application to borrow
+// from on the loop's goroutine: a buffer held only while it holds bytes
+// is memory a connection does not keep while it is idle.
+func (rt *Runtime) Buffers() *BufferPool { return &rt.buffers }
 
 // Run runs every task until none is left (or the reactor fails).
 func (rt *Runtime) Run() error {
