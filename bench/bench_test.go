@@ -140,4 +140,9 @@ func TestStatOf(t *testing.T) {
 	assert.Equal(t, stat{med: 3, min: 1, max: 9}, statOf([]float64{9, 1, 3, 2, 5}), "median of five")
 	assert.Equal(t, "1,234,568", thousands(1234567.8), "thousands")
 	assert.Equal(t, "1.5 KiB", bytesText(1536), "bytes")
+	assert.Equal(t, "1.03", figure(1.0312, 1), "two decimals where they tell the figure from the limit")
+	assert.Equal(t, "0.999", figure(0.9986, 1), "more where two would print the limit")
+	assert.Equal(t, "1.003", figure(1.0034, 1), "above it too")
+	assert.Equal(t, "1.00", figure(1, 1), "the limit itself")
+	assert.Equal(t, "0.50", figure(0.5, 0.5), "the limit itself, at its own decimals")
 }
