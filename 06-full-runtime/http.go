@@ -207,7 +207,9 @@ func (h *httpSession) Poll(cx *async.Context) async.Poll[struct{}] {
 // with the task's waker left with the reactor. Before it reads, it drops
 // the bytes already answered, moving the rest to the front: once per
 // read, not once per request. With nothing kept, it borrows a buffer to
-// read into, and gives it back if the read brought nothing.
+// read into, and gives it back if the read brought nothing. A buffer
+// that a long head or a long batch made outgrow the pool's size stays
+// with the session (see releaseIn).
 func (h *httpSession) fill(cx *async.Context) async.Poll[async.Result[int]] {
 	if h.off > 0 {
 		h.in = h.in[:copy(h.in, h.in[h.off:])]
@@ -216,8 +218,10 @@ func (h *httpSession) fill(cx *async.Context) async.Poll[async.Result[int]] {
 	if h.in == nil {
 		h.in = h.srv.buffers.Get()
 	}
-	if cap(h.in)-len(h.in) < minRead {
+	if cap(h.in)-len(h.in) < minRoom {
+		old := h.in
 		h.in = slices.Grow(h.in, minRead)
+		h.srv.buffers.Put(old) // copied: the pool may lend it again
 	}
 	p := h.c.PollRead(cx, h.in[len(h.in):cap(h.in)])
 	if r, ok := p.Value(); ok {
@@ -228,11 +232,17 @@ func (h *httpSession) fill(cx *async.Context) async.Poll[async.Result[int]] {
 }
 
 // releaseIn gives the input buffer back to the pool if it holds nothing
-// left to answer.
+// left to answer. One that outgrew the pool's size is kept, emptied: the
+// pool would not take it back, and a session that sent a long head or a
+// long batch once may well again (dropping it would cost an allocation
+// each time).
 func (h *httpSession) releaseIn() {
 	if h.off == len(h.in) && h.in != nil {
-		h.srv.buffers.Put(h.in)
-		h.in, h.off, h.looked = nil, 0, 0
+		h.in, h.off, h.looked = h.in[:0], 0, 0
+		if cap(h.in) == async.BufferSize {
+			h.srv.buffers.Put(h.in)
+			h.in = nil
+		}
 	}
 }
 
@@ -247,14 +257,22 @@ func (h *httpSession) takeOut() {
 
 func (h *httpSession) releaseOut() {
 	if h.sent == len(h.out) && h.out != nil {
-		h.srv.buffers.Put(h.out)
-		h.out, h.sent = nil, 0
+		h.out, h.sent = h.out[:0], 0
+		if cap(h.out) == async.BufferSize { // one that outgrew it stays, as in releaseIn
+			h.srv.buffers.Put(h.out)
+			h.out = nil
+		}
 	}
 }
 
-// minRead is the least room a read into the session's input buffer gets:
-// enough for a batch of small pipelined requests in one read.
-const minRead = 4 << 10
+// minRead is how much room the input buffer grows by when it has less
+// than minRoom left: enough for a batch of small pipelined requests in one
+// read. minRoom is small, so that the bytes of a request split across two
+// reads do not make the pool's buffer grow.
+const (
+	minRead = 4 << 10
+	minRoom = 512
+)
 
 // betweenRequests reports whether no request has begun: every byte read
 // is answered, and no body is still to come.

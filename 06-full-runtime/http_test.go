@@ -6,6 +6,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"net"
 	"net/http"
@@ -324,6 +326,72 @@ func TestHTTPAllocations(t *testing.T) {
 		assert.True(t, bytes.HasPrefix(last, []byte("HTTP/1.1 200 OK\r\n")) && bytes.HasSuffix(last, []byte("\r\n\r\n"+helloBody)),
 			"the last answer: %q", last)
 		assert.Zero(t, allocs, "allocations per request answered (the loop, the session and the runtime together)")
+	})
+
+	t.Run("nor per batch of 64 pipelined requests, whose answers outgrow a pool buffer", func(t *testing.T) {
+		answer := buildResponse(nil, helloAnswer, []byte(time.Now().UTC().Format(httpTimeFormat)))
+		batch := []byte(strings.Repeat(get, 64))
+		allocs, last := allocsPerRoundTrip(t, startHTTPServer(t), batch, 64*len(answer))
+		assert.True(t, bytes.HasSuffix(last, []byte("\r\n\r\n"+helloBody)), "the last answer of the last batch")
+		assert.Zero(t, allocs, "allocations per batch of 64")
+	})
+
+	t.Run("nor per request that comes in two reads", func(t *testing.T) {
+		// The client writes the first half, waits until the session has
+		// read it (the hook runs on the loop's goroutine each time the
+		// loop is about to sleep, and says so when the session holds
+		// bytes it has not answered), then writes the rest. The session
+		// keeps the half in a pool buffer between the two reads, and
+		// must not grow it.
+		halfRead := make(chan int, 1) // the capacity of the buffer that holds the half
+		ts := startHTTPServer(t, func(s *server) {
+			s.onPark = func() {
+				for _, session := range s.live {
+					if h := session.(*httpSession); len(h.in) > h.off {
+						select {
+						case halfRead <- cap(h.in):
+						default: // said already
+						}
+					}
+				}
+			}
+		})
+		fd := rawClient(t, ts)
+		// Without it, the second half waits for the first's ACK, which
+		// the server delays, having nothing to answer yet (Nagle).
+		require.NoError(t, unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1), "TCP_NODELAY")
+		first, second := []byte(get[:20]), []byte(get[20:])
+		answer := buildResponse(nil, helloAnswer, []byte(time.Now().UTC().Format(httpTimeFormat)))
+		got := make([]byte, len(answer))
+		var failed error
+		var heldIn int
+		roundTrip := func() {
+			if _, err := unix.Write(fd, first); err != nil && failed == nil {
+				failed = err
+			}
+			heldIn = <-halfRead
+			if _, err := unix.Write(fd, second); err != nil && failed == nil {
+				failed = err
+			}
+			for n := 0; n < len(got) && failed == nil; {
+				m, err := unix.Read(fd, got[n:])
+				if err == unix.EINTR { // a signal (Go's runtime sends them) cut the wait short
+					continue
+				}
+				if err != nil || m == 0 {
+					failed = fmt.Errorf("read after %d bytes: %v", n, err)
+				}
+				n += max(m, 0)
+			}
+		}
+		for range 100 {
+			roundTrip()
+		}
+		allocs := testing.AllocsPerRun(1000, roundTrip)
+		require.NoError(t, failed, "round trips")
+		assert.True(t, bytes.HasSuffix(got, []byte("\r\n\r\n"+helloBody)), "the last answer: %q", got)
+		assert.Zero(t, allocs, "allocations per request split in two")
+		assert.Equal(t, async.BufferSize, heldIn, "the half is held in a buffer of the pool's size, not a grown one")
 	})
 }
 

@@ -384,6 +384,9 @@ func allocsPerRoundTrip(t *testing.T, ts *testServer, request []byte, answerLen 
 		}
 		for n := 0; n < len(got) && failed == nil; {
 			m, err := unix.Read(fd, got[n:])
+			if err == unix.EINTR { // a signal (Go's runtime sends them) cut the wait short
+				continue
+			}
 			if err != nil || m == 0 {
 				failed = fmt.Errorf("read after %d bytes: %v", n, err)
 			}

@@ -326,22 +326,24 @@ func (r *reactor) peek() (int, error) { return r.rawWait(0) }
 // a moment; sysmon, the scheduler's monitor thread, takes the P from it
 // once it has seen the same call at two of its checks (20 µs apart when it
 // is busy), if no other P is idle. At GOMAXPROCS=1 none ever is, so every
-// sleep of the loop that lasts longer than that is a P taken away, handed
-// back on waking, and sysmon, finding work each time, keeps checking every
-// 20 µs. On a server pinned to one CPU, sysmon shares that CPU: in a 3 s
-// echo run it preempted the loop thousands of times (tokio's one thread,
-// which has no sysmon, a few hundred), and the load generator sat idle
-// now and then, waiting on a server that was not running. A raw sleep is invisible to sysmon; under load the
-// loop's sleeps are a few microseconds to a few hundred, so nearly all of
-// them end inside the window, and sysmon, finding nothing to do, backs off
-// to checking every 10 ms. chapters/benchmarks.md measures it.
+// sleep of the loop that lasts longer than that is a P taken away and
+// handed back on waking, and sysmon, finding work each time, keeps
+// checking every 20 µs, on the loop's own CPU when the server is pinned to
+// one. A raw sleep is invisible to sysmon: a sleep that ends inside the
+// window costs it nothing to watch, and it backs off to checking every
+// 10 ms. chapters/benchmarks.md measures what that gives: most where the
+// loop sleeps at every request (one client), nothing measurable under
+// pipelined load, where it rarely sleeps.
 //
 // The price: while the loop holds its P, no other goroutine can have it.
-// At GOMAXPROCS=1 one that becomes runnable waits for the window to end,
-// or for sysmon to preempt the loop (after 10 ms, as it would any busy
-// goroutine). Hence the option, off by default: chapter 06's server turns
-// it on when it only serves (-listen), and not for the demo, whose clients
-// are goroutines of the same process and would wait for every window.
+// At GOMAXPROCS=1 one that becomes runnable waits for the window to end;
+// and under steady load, when every sleep ends inside the window, the loop
+// never gives its P up, and such a goroutine (the one that starts a
+// shutdown on a signal, say) waits until sysmon preempts the loop: 10 ms
+// after the loop last yielded, plus up to 10 ms of sysmon's own sleep, as
+// for any busy goroutine. Hence the option, off by default: chapter 06's
+// server turns it on when it only serves (-listen), and not for the demo,
+// whose clients are goroutines of the same process and would wait.
 func (r *reactor) holdThenSleep(msec int) (int, error) {
 	first := holdMillis
 	if msec >= 0 {

@@ -86,6 +86,25 @@ func TestReactor(t *testing.T) {
 		assert.Equal(t, waits+calls, r.waits, "each wait counted once, its two epoll_wait calls together")
 	})
 
+	t.Run("HoldProcessor: the raw call sleeps for the milliseconds it is given", func(t *testing.T) {
+		// The held millisecond is a raw epoll_wait with a timeout; one
+		// that ignored it would turn every held sleep into a spin (0) or
+		// an unbounded hold (-1). A signal may end it early (EINTR):
+		// measure a call that was not interrupted.
+		r := newTestReactor(t)
+		for {
+			start := time.Now()
+			n, err := r.rawWait(5)
+			if err == unix.EINTR {
+				continue
+			}
+			require.NoError(t, err, "rawWait")
+			assert.Zero(t, n, "events: nothing is registered but the eventfd, never written")
+			assert.GreaterOrEqual(t, time.Since(start), 4*time.Millisecond, "rawWait(5) returned early")
+			return
+		}
+	})
+
 	t.Run("HoldProcessor: what is ready is returned by the held call", func(t *testing.T) {
 		r := newTestReactor(t)
 		r.hold = true

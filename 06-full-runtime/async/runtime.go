@@ -58,8 +58,10 @@ type Config struct {
 	// of giving it up to Go's scheduler at once: for a process whose
 	// other goroutines have little to do (a server, at GOMAXPROCS=1
 	// above all), it spares the loop the scheduler's monitor taking the
-	// processor away at each sleep. Other goroutines may wait that
-	// millisecond for it; see reactor.holdThenSleep.
+	// processor away at each sleep. Another goroutine that wants the
+	// processor may wait for it: a millisecond, or, under steady load,
+	// until the scheduler preempts the loop (10 to 20 ms); see
+	// reactor.holdThenSleep.
 	HoldProcessor bool
 }
 
