@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"golang.org/x/sys/unix"
 	"io"
 	"net"
@@ -373,15 +372,8 @@ func TestHTTPAllocations(t *testing.T) {
 			if _, err := unix.Write(fd, second); err != nil && failed == nil {
 				failed = err
 			}
-			for n := 0; n < len(got) && failed == nil; {
-				m, err := unix.Read(fd, got[n:])
-				if err == unix.EINTR { // a signal (Go's runtime sends them) cut the wait short
-					continue
-				}
-				if err != nil || m == 0 {
-					failed = fmt.Errorf("read after %d bytes: %v", n, err)
-				}
-				n += max(m, 0)
+			if failed == nil {
+				failed = readAnswer(fd, got)
 			}
 		}
 		for range 100 {
