@@ -110,7 +110,8 @@ const (
 // runtime's pool (Runtime.Buffers) and given back as soon as they are
 // empty: every request read answered, every answer written. So a session
 // holds them only while it is in the middle of something, and a session
-// waiting for its next request, under load or idle, holds none. It reads nothing while it has
+// waiting for its next request, under load or idle, holds none. It reads
+// nothing while it has
 // answers to write, so a client that does not read its answers is held
 // back, with at most maxOut of answers waiting, and closed once they have
 // not moved for the idle limit.

@@ -31,7 +31,7 @@ type server struct {
 	drainer  *async.Waker                       // the serve task, while it waits for the last session
 	stats    stats
 	date     httpDate          // the HTTP application's Date header, formatted once a second
-	buffers  *async.BufferPool // rt.Buffers(): the HTTP sessions borrow their buffers there
+	buffers  *async.BufferPool // rt.Buffers(), where the HTTP sessions borrow their buffers (a field, so that a session can be tested without a runtime)
 	onPark   func()            // if set, runs each time the loop is about to sleep: tests act there
 
 	mu        sync.Mutex   // guards the two fields below, shared with shutdown

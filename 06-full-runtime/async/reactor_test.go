@@ -83,6 +83,7 @@ func TestReactor(t *testing.T) {
 			calls++
 		}
 		assert.Less(t, calls, int64(10), "waits for %v (one per held millisecond would be %d)", nothingReady, nothingReady/time.Millisecond)
+		assert.Positive(t, r.heldOut, "sleeps that went on, after the held millisecond, in the ordinary epoll_wait: a hold of the whole timeout keeps the processor from every other goroutine")
 		assert.Equal(t, waits+calls, r.waits, "each wait counted once, its two epoll_wait calls together")
 	})
 
