@@ -80,12 +80,14 @@ type executor struct {
 	empty   int64     // ... that returned Pending having moved nothing (see pollTask)
 	panics  int64     // tasks that panicked
 
-	mu       sync.Mutex
-	woken    []*task     // tasks woken since the loop last looked (under mu)
-	spare    []*task     // the other buffer for woken, swapped in by takeWoken
-	sleeping atomic.Bool // the loop is in epoll_wait, or about to enter it
-	wakes    atomic.Int64
-	remote   atomic.Int64 // wakes that found the loop asleep: from other goroutines
+	mu        sync.Mutex
+	woken     []*task      // tasks woken since the loop last looked (under mu)
+	spare     []*task      // the other buffer for woken, swapped in by takeWoken
+	anyWoken  atomic.Bool  // woken may hold tasks: set after appending, so takeWoken can skip mu when it is false
+	sleeping  atomic.Bool  // the loop is in epoll_wait, or about to enter it
+	wakes     atomic.Int64 // wakes from other goroutines (wake)
+	wakesHere int64        // wakes on the loop's goroutine (wakeHere): only the loop counts them
+	remote    atomic.Int64 // wakes that found the loop asleep: from other goroutines
 }
 
 // pollBudget is how many polls the loop may make in a row before it

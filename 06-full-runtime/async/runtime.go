@@ -156,7 +156,7 @@ func (rt *Runtime) Stats() Stats {
 		ReadyEvents:   rt.reactor.nready,
 		Polls:         rt.ex.polls,
 		EmptyPolls:    rt.ex.empty,
-		Wakes:         rt.ex.wakes.Load(),
+		Wakes:         rt.ex.wakes.Load() + rt.ex.wakesHere,
 		RemoteWakes:   rt.ex.remote.Load(),
 		EventfdWrites: rt.reactor.notifies.Load(),
 		TimersArmed:   rt.timers.added,

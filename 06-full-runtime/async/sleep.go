@@ -114,14 +114,20 @@ func (d *Deadline) Passed() bool {
 // timer will wake cx's task at the deadline, or before it. Unlike most
 // futures, a Deadline may be polled again after Ready: it stays Ready
 // until Reset moves it.
+// In a task it reads the loop's clock (Runtime.Now), as timers fire by:
+// late, never early, and no clock read per wait.
 func (d *Deadline) Poll(cx *Context) Poll[struct{}] {
-	if d.Passed() {
+	if cx.Waker == nil {
+		return Poll[struct{}]{ready: d.Passed()} // polled by hand: nobody to wake, nothing to arm
+	}
+	ex := cx.Waker.ex
+	switch {
+	case d.at == 0:
+		return Pending[struct{}]() // never passes
+	case ex.now.Sub(base) >= d.at:
 		return Ready(struct{}{})
 	}
-	if d.at == 0 || cx.Waker == nil {
-		return Pending[struct{}]() // never passes, or nobody to wake: nothing to arm
-	}
-	if ts := cx.Waker.ex.timers; !ts.holds(&d.t) { // the heap of the task's runtime
+	if ts := ex.timers; !ts.holds(&d.t) { // the heap of the task's runtime
 		ts.arm(&d.t, d.at, cx.Waker)
 	} else {
 		d.t.waker = cx.Waker // armed, perhaps early; make sure it wakes this task

@@ -211,9 +211,25 @@ func (s *sendWhenWaiting) Poll(cx *Context) Poll[Result[[]byte]] {
 
 func TestDeadline(t *testing.T) {
 	// The deadlines are an hour or more away, and the tests fire the
-	// timers by hand with a made-up now: Poll, which looks at the real
-	// clock, always finds them still ahead.
+	// timers by hand with a made-up now: Poll, which looks at the loop's
+	// clock (the time the runtime was made, in these tests), always finds
+	// them still ahead.
 	now := time.Now()
+
+	t.Run("Poll reads the loop's clock: a deadline it has not reached yet is armed, and fires when the loop's clock passes it", func(t *testing.T) {
+		rt := newTestRuntime(t)
+		d := &Deadline{}
+		w := rtWaker(rt, "watcher")
+		rt.ex.now = now.Add(-time.Hour) // the loop last woke an hour ago
+		d.Reset(now.Add(-time.Minute))  // passed by the system's clock
+		assert.False(t, d.Poll(&Context{Waker: w}).IsReady(), "Poll: not passed by the loop's clock")
+		assert.True(t, rt.timers.holds(&d.t), "so the timer is armed")
+		rt.ex.now = now // the loop wakes
+		assert.Equal(t, 1, rt.timers.fire(rt.ex.now), "the timer fires by the loop's new time")
+		assert.True(t, tookWake(w), "and wakes the watcher")
+		assert.True(t, d.Poll(&Context{Waker: w}).IsReady(), "whose Poll finds the deadline passed")
+		assert.True(t, d.Passed(), "as the system's clock says too")
+	})
 
 	t.Run("a deadline that was never set never passes, and arms nothing", func(t *testing.T) {
 		rt := newTestRuntime(t)

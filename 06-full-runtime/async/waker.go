@@ -46,13 +46,15 @@ func (w *Waker) String() string {
 // the mutex and the woken list that a wake from another goroutine needs,
 // and without asking whether the loop sleeps (it is the one running
 // this). It saves a lock and an unlock per event, about 3% of the echo
-// benchmark at depth 16 (chapters/benchmarks.md).
+// benchmark at depth 16 (chapters/benchmarks.md). It counts the wake in
+// a plain field that only the loop touches, not in the atomic counter the
+// other goroutines share.
 func (w *Waker) wakeHere() {
 	t, ex := w.task, w.ex
 	if t.done.Load() || !t.queued.CompareAndSwap(false, true) {
 		return // finished, or already on its way: as in wake
 	}
-	ex.wakes.Add(1)
+	ex.wakesHere++
 	if ex.trace.on() {
 		ex.trace.printf("woken: task %d (%s)", t.id, t.name)
 	}
@@ -72,11 +74,15 @@ func (ex *executor) wake(t *task) {
 	ex.mu.Lock()
 	ex.woken = append(ex.woken, t)
 	ex.mu.Unlock()
+	ex.anyWoken.Store(true) // after the append: takeWoken that sees it finds the task
 	ex.wakes.Add(1)
 	// If the loop is asleep in epoll_wait (or about to be: see
 	// sleepUntilWoken), only the kernel can wake it: ask the reactor to
 	// write to its eventfd. The loop is never asleep while it is the one
-	// calling Wake, so this path is taken only by other goroutines.
+	// calling Wake, so this path is taken only by other goroutines. The
+	// order of anyWoken, set above, and this look at sleeping is the
+	// mirror of sleepUntilWoken's: either the loop's last takeWoken sees
+	// the flag, or this sees the loop asleep and rings.
 	if ex.sleeping.Load() {
 		ex.remote.Add(1)
 		ex.reactor.notify()
@@ -85,8 +91,16 @@ func (ex *executor) wake(t *task) {
 
 // takeWoken moves the tasks woken since the last call to the back of the
 // run queue, in the order they were woken, and reports whether there were
-// any. Only the loop calls it.
+// any. Only the loop calls it, before every poll of a task; almost always
+// nobody else has woken anyone, and one atomic load of anyWoken says so
+// without taking the mutex (a lock and an unlock per poll, which the echo
+// benchmark measured; chapters/benchmarks.md). A wake whose flag it has
+// not seen yet is found by the next call.
 func (ex *executor) takeWoken() bool {
+	if !ex.anyWoken.Load() {
+		return false
+	}
+	ex.anyWoken.Store(false) // before taking the list: a wake after this sets it again
 	ex.mu.Lock()
 	woken := ex.woken
 	ex.woken = ex.spare[:0]
