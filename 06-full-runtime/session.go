@@ -116,23 +116,23 @@ func (es *echoSession) Poll(cx *async.Context) async.Poll[struct{}] {
 				es.startLinger()
 				continue
 			}
-			r, ok := es.c.PollReadLines(cx, maxLine).Value()
+			lines, ok, err := es.c.PollReadLines(cx, maxLine)
 			switch {
 			case !ok && es.idle.Poll(cx).IsReady():
 				es.srv.stats.timedOut++
 				es.refuse(refusedIdle, refusedIdle.err(es.srv.idle))
 			case !ok:
 				return async.Pending[struct{}]() // the read and the deadline both hold our waker
-			case errors.Is(r.Err, async.ErrLineTooLong):
+			case errors.Is(err, async.ErrLineTooLong):
 				es.srv.stats.tooLong++
-				es.refuse(refusedTooLong, r.Err)
-			case r.Err == io.EOF && len(r.Value) == 0:
+				es.refuse(refusedTooLong, err)
+			case err == io.EOF && len(lines) == 0:
 				return es.finish(nil)
-			case r.Err != nil && r.Err != io.EOF:
-				return es.finish(r.Err)
+			case err != nil && err != io.EOF:
+				return es.finish(err)
 			default:
 				es.idle.Reset(es.srv.rt.Now().Add(es.srv.idle))
-				es.out, es.last = r.Value, r.Err == io.EOF
+				es.out, es.last = lines, err == io.EOF
 				es.state = sessionWriting
 			}
 		case sessionWriting, sessionRefusing:

@@ -40,9 +40,12 @@ func (r *readLineFuture) Poll(cx *Context) Poll[Result[[]byte]] {
 	if r.done {
 		panic("ReadLine: polled after it returned Ready")
 	}
-	p := r.c.pollLines(cx, r.max, r.all)
-	r.done = p.IsReady()
-	return p
+	line, ready, err := r.c.pollLines(cx, r.max, r.all)
+	if !ready {
+		return Pending[Result[[]byte]]()
+	}
+	r.done = true
+	return Ready(Result[[]byte]{Value: line, Err: err})
 }
 
 func (r *readLineFuture) Drop() {
@@ -54,13 +57,20 @@ func (r *readLineFuture) Drop() {
 
 // PollReadLine is what the ReadLine future does in one poll, for a future
 // written by hand that keeps its state in its own fields and allocates
-// nothing per line.
-func (c *Conn) PollReadLine(cx *Context, max int) Poll[Result[[]byte]] {
+// nothing per line. It returns the line and its error, with ready false
+// for Pending (then both are nil), instead of a Poll[Result[[]byte]]: that
+// is 48 bytes, more than the four machine words the Go compiler keeps in
+// registers, so each hand-over of one is a copy through memory, several
+// per poll; three results travel in registers. The echo benchmark
+// measured the difference (chapters/benchmarks.md, "Three results, not a
+// Poll of a Result").
+func (c *Conn) PollReadLine(cx *Context, max int) (line []byte, ready bool, err error) {
 	return c.pollLines(cx, max, false)
 }
 
-// PollReadLines is what the ReadLines future does in one poll.
-func (c *Conn) PollReadLines(cx *Context, max int) Poll[Result[[]byte]] {
+// PollReadLines is what the ReadLines future does in one poll: every
+// whole line there is, as PollReadLine returns one.
+func (c *Conn) PollReadLines(cx *Context, max int) (lines []byte, ready bool, err error) {
 	return c.pollLines(cx, max, true)
 }
 
@@ -69,7 +79,7 @@ func (c *Conn) PollReadLines(cx *Context, max int) Poll[Result[[]byte]] {
 // the runtime's scratch buffer; only the bytes that arrived are kept, in a
 // buffer taken from the runtime's pool and given back once every line in
 // it has been returned, so an idle connection holds no buffer at all.
-func (c *Conn) pollLines(cx *Context, max int, all bool) Poll[Result[[]byte]] {
+func (c *Conn) pollLines(cx *Context, max int, all bool) (line []byte, ready bool, err error) {
 	c.compact()
 	for {
 		if i := bytes.IndexByte(c.in[c.scanned:], '\n'); i >= 0 {
@@ -92,7 +102,7 @@ func (c *Conn) pollLines(cx *Context, max int, all bool) Poll[Result[[]byte]] {
 		res, ok := c.pollSocket(cx, c.rt.scratch).Value()
 		switch {
 		case !ok:
-			return Pending[Result[[]byte]]()
+			return nil, false, nil
 		case res.Err == io.EOF && len(c.in) == 0:
 			return c.lineDone(nil, io.EOF)
 		case res.Err == io.EOF:
@@ -129,9 +139,9 @@ func wholeLines(in []byte, end, max int) int {
 }
 
 // lineDone ends a search for a line: the next one starts from scratch.
-func (c *Conn) lineDone(line []byte, err error) Poll[Result[[]byte]] {
+func (c *Conn) lineDone(line []byte, err error) ([]byte, bool, error) {
 	c.scanned = 0
-	return Ready(Result[[]byte]{Value: line, Err: err})
+	return line, true, err
 }
 
 // compact drops the bytes that the last ReadLine returned (from the next

@@ -17,8 +17,8 @@ import (
 // the connection waits for an edge before it reads again.
 func nextLine(rt *Runtime, c *Conn, cx *Context) (Result[[]byte], error) {
 	for {
-		if r, ok := c.PollReadLine(cx, 100).Value(); ok {
-			return r, nil
+		if line, ok, err := c.PollReadLine(cx, 100); ok {
+			return Result[[]byte]{Value: line, Err: err}, nil
 		}
 		if _, err := rt.reactor.wait(-1); err != nil {
 			return Result[[]byte]{}, err
@@ -32,20 +32,26 @@ func TestPollReadLine(t *testing.T) {
 		c, peer := connPair(t, rt)
 		write(t, peer, "a\nbb\nccc\npart")
 		cx := &Context{Waker: testWaker(t, "reader")}
-		r, ok := c.PollReadLine(cx, 100).Value()
+		line, ok, err := c.PollReadLine(cx, 100)
 		require.True(t, ok, "PollReadLine")
-		assert.Equal(t, Result[[]byte]{Value: []byte("a\n")}, r, "one line")
-		r, ok = c.PollReadLines(cx, 100).Value()
+		require.NoError(t, err, "PollReadLine")
+		assert.Equal(t, "a\n", string(line), "one line")
+		line, ok, err = c.PollReadLines(cx, 100)
 		require.True(t, ok, "PollReadLines")
-		assert.Equal(t, Result[[]byte]{Value: []byte("bb\nccc\n")}, r, "the whole lines left")
-		assert.False(t, c.PollReadLine(cx, 100).IsReady(), "PollReadLine with half a line")
+		require.NoError(t, err, "PollReadLines")
+		assert.Equal(t, "bb\nccc\n", string(line), "the whole lines left")
+		line, ok, err = c.PollReadLine(cx, 100)
+		assert.False(t, ok, "PollReadLine with half a line")
+		assert.Nil(t, line, "Pending: no line")
+		assert.NoError(t, err, "Pending: no error")
 		assert.Same(t, cx.Waker, c.reg.reader.waker, "the waker waits with the reactor")
 		write(t, peer, "\n")
-		_, err := rt.reactor.wait(-1)
+		_, err = rt.reactor.wait(-1)
 		require.NoError(t, err, "wait")
-		r, ok = c.PollReadLine(cx, 100).Value()
+		line, ok, err = c.PollReadLine(cx, 100)
 		require.True(t, ok, "PollReadLine after the rest came")
-		assert.Equal(t, Result[[]byte]{Value: []byte("part\n")}, r, "the line, whole")
+		require.NoError(t, err, "PollReadLine after the rest came")
+		assert.Equal(t, "part\n", string(line), "the line, whole")
 	})
 
 	t.Run("PollReadLine allocates nothing per line", func(t *testing.T) {
