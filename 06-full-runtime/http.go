@@ -285,7 +285,7 @@ func (h *httpSession) betweenRequests() bool {
 // writing the answers, or to reading if there are none.
 func (h *httpSession) answerAll(now time.Time) {
 	if h.respond(now) > 0 {
-		h.idle.Reset(now.Add(h.srv.idle)) // a whole request came: the idle limit starts again
+		h.idle.ResetAfter(h.srv.rt, h.srv.idle) // a whole request came: the idle limit starts again
 	}
 	h.releaseIn()
 	h.releaseOut()
@@ -373,7 +373,7 @@ func (h *httpSession) write(cx *async.Context) async.Poll[error] {
 		if r.Err != nil {
 			return async.Ready(r.Err)
 		}
-		h.idle.Reset(h.srv.rt.Now().Add(h.srv.idle)) // the client is reading: it is not idle
+		h.idle.ResetAfter(h.srv.rt, h.srv.idle) // the client is reading: it is not idle
 	}
 	h.releaseOut()
 	return async.Ready[error](nil)
@@ -384,7 +384,7 @@ var errNotReading = fmt.Errorf("client not reading its answers: nothing written 
 // startLinger stops reading and closes gently (see Conn.Linger), within
 // the idle limit.
 func (h *httpSession) startLinger() {
-	h.idle.Reset(h.srv.rt.Now().Add(h.srv.idle))
+	h.idle.ResetAfter(h.srv.rt, h.srv.idle)
 	if !h.srv.abrupt {
 		h.linger = h.c.Linger()
 	}

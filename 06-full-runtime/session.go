@@ -131,7 +131,7 @@ func (es *echoSession) Poll(cx *async.Context) async.Poll[struct{}] {
 			case err != nil && err != io.EOF:
 				return es.finish(err)
 			default:
-				es.idle.Reset(es.srv.rt.Now().Add(es.srv.idle))
+				es.idle.ResetAfter(es.srv.rt, es.srv.idle)
 				es.out, es.last = lines, err == io.EOF
 				es.state = sessionWriting
 			}
@@ -183,7 +183,7 @@ func (es *echoSession) write(cx *async.Context) async.Poll[error] {
 		if w.Err != nil {
 			return async.Ready(w.Err)
 		}
-		es.idle.Reset(es.srv.rt.Now().Add(es.srv.idle)) // the client is reading: it is not idle
+		es.idle.ResetAfter(es.srv.rt, es.srv.idle) // the client is reading: it is not idle
 	}
 	return async.Ready[error](nil)
 }
@@ -222,7 +222,7 @@ func (why lineRefusal) err(idle time.Duration) error {
 // client reads every echo, and the refusal if there was one, then EOF,
 // and gets no reset for what it may still be sending.
 func (es *echoSession) startLinger() {
-	es.idle.Reset(es.srv.rt.Now().Add(es.srv.idle))
+	es.idle.ResetAfter(es.srv.rt, es.srv.idle)
 	if !es.srv.abrupt {
 		es.linger = es.c.Linger()
 	}

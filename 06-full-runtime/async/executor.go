@@ -64,14 +64,15 @@ type work interface {
 type executor struct {
 	reactor *reactor
 	timers  *timers
-	budget  int       // polls left before the loop checks the reactor and timers anyway
-	ioLeft  int       // reads and writes the task being polled may still make (see ioBudget)
-	ioMax   int       // ioBudget, or Config.IOBudget; negative: no budget at all
-	moved   int64     // reads and writes that moved bytes, and accepts that took a connection
-	busy    bool      // the last epoll_wait woke a task: look again before sleeping
-	now     time.Time // when the loop last woke: Runtime.Now
-	queue   runQueue  // runnable tasks, oldest first
-	tasks   []*task   // every task not finished yet, in no order (see task.slot), for close
+	budget  int           // polls left before the loop checks the reactor and timers anyway
+	ioLeft  int           // reads and writes the task being polled may still make (see ioBudget)
+	ioMax   int           // ioBudget, or Config.IOBudget; negative: no budget at all
+	moved   int64         // reads and writes that moved bytes, and accepts that took a connection
+	busy    bool          // the last epoll_wait woke a task: look again before sleeping
+	now     time.Time     // when the loop last woke: Runtime.Now
+	since   time.Duration // the same, as time since base: what Deadline compares and adds to
+	queue   runQueue      // runnable tasks, oldest first
+	tasks   []*task       // every task not finished yet, in no order (see task.slot), for close
 	nextID  uint32
 	trace   tracer
 	log     io.Writer // where a panicking task is reported
@@ -322,9 +323,12 @@ func (ex *executor) wakeAll(ready []*Waker) {
 	for _, w := range ready {
 		w.wakeHere()
 	}
-	ex.now = time.Now()
+	ex.setNow(time.Now())
 	ex.timers.fire(ex.now)
 }
+
+// setNow sets the loop's clock, in both its forms.
+func (ex *executor) setNow(t time.Time) { ex.now, ex.since = t, t.Sub(base) }
 
 // why says, for the trace, where a sleep's timeout came from.
 func (ex *executor) why(timeout time.Duration, lookAgain bool) string {

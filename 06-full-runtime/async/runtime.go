@@ -80,7 +80,7 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 	reactor.hold = cfg.HoldProcessor
 	timers := &timers{trace: trace}
 	ex := newExecutor(reactor, timers, trace, log, cfg.OnPark)
-	ex.now = trace.start
+	ex.setNow(trace.start)
 	if cfg.IOBudget != 0 {
 		ex.ioMax, ex.ioLeft = cfg.IOBudget, cfg.IOBudget
 	}

@@ -94,10 +94,25 @@ type Deadline struct {
 // Reset moves the deadline to at (the zero time: never). It does not wake
 // anyone: the watching future's next poll sees the new time.
 func (d *Deadline) Reset(at time.Time) {
-	d.at = 0
-	if !at.IsZero() {
-		d.at = max(at.Sub(base), 1) // 0 means never: an instant at base itself moves by a nanosecond
+	if at.IsZero() {
+		d.set(0)
+		return
 	}
+	d.set(max(at.Sub(base), 1)) // 0 means never: an instant at base itself moves by a nanosecond
+}
+
+// ResetAfter moves the deadline to dur after the loop's clock: what
+// Reset(rt.Now().Add(dur)) does, with one addition of two integers where
+// that is time.Time's arithmetic twice over (each a wall clock and a
+// monotonic one to keep). A session that moves its idle limit after every
+// message batch calls it twice per batch.
+func (d *Deadline) ResetAfter(rt *Runtime, dur time.Duration) {
+	d.set(max(rt.ex.since+dur, 1))
+}
+
+// set moves the deadline to at, a time since base (0: never).
+func (d *Deadline) set(at time.Duration) {
+	d.at = at
 	if d.at == 0 || d.at < d.t.when {
 		// Earlier than the timer's time (or never): a late timer would
 		// miss the deadline, so take it out; Poll arms it afresh.
@@ -124,7 +139,7 @@ func (d *Deadline) Poll(cx *Context) Poll[struct{}] {
 	switch {
 	case d.at == 0:
 		return Pending[struct{}]() // never passes
-	case ex.now.Sub(base) >= d.at:
+	case ex.since >= d.at:
 		return Ready(struct{}{})
 	}
 	if ts := ex.timers; !ts.holds(&d.t) { // the heap of the task's runtime

@@ -220,15 +220,27 @@ func TestDeadline(t *testing.T) {
 		rt := newTestRuntime(t)
 		d := &Deadline{}
 		w := rtWaker(rt, "watcher")
-		rt.ex.now = now.Add(-time.Hour) // the loop last woke an hour ago
-		d.Reset(now.Add(-time.Minute))  // passed by the system's clock
+		rt.ex.setNow(now.Add(-time.Hour)) // the loop last woke an hour ago
+		d.Reset(now.Add(-time.Minute))    // passed by the system's clock
 		assert.False(t, d.Poll(&Context{Waker: w}).IsReady(), "Poll: not passed by the loop's clock")
 		assert.True(t, rt.timers.holds(&d.t), "so the timer is armed")
-		rt.ex.now = now // the loop wakes
+		rt.ex.setNow(now) // the loop wakes
 		assert.Equal(t, 1, rt.timers.fire(rt.ex.now), "the timer fires by the loop's new time")
 		assert.True(t, tookWake(w), "and wakes the watcher")
 		assert.True(t, d.Poll(&Context{Waker: w}).IsReady(), "whose Poll finds the deadline passed")
 		assert.True(t, d.Passed(), "as the system's clock says too")
+	})
+
+	t.Run("ResetAfter is Reset to the loop's clock plus the duration", func(t *testing.T) {
+		rt := newTestRuntime(t)
+		rt.ex.setNow(now.Add(time.Minute)) // the loop's clock, not the system's
+		after, reset := &Deadline{}, &Deadline{}
+		after.ResetAfter(rt, time.Hour)
+		reset.Reset(rt.Now().Add(time.Hour))
+		assert.Equal(t, reset.at, after.at, "the same deadline")
+		cx := &Context{Waker: rtWaker(rt, "watcher")}
+		require.False(t, after.Poll(cx).IsReady(), "Poll")
+		assert.Equal(t, now.Add(time.Minute+time.Hour).Sub(base), after.t.when, "armed for it")
 	})
 
 	t.Run("a deadline that was never set never passes, and arms nothing", func(t *testing.T) {
