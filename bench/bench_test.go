@@ -38,6 +38,18 @@ func TestLoadGenerator(t *testing.T) {
 		})
 	}
 
+	t.Run("answers longer than a read's room come whole, over several reads", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err, "listen")
+		defer ln.Close()
+		go serveNetEcho(ln)
+		res, err := runLoad(loadConfig{Addr: ln.Addr().String(), Mode: "echo", Conns: 2, Size: 3*loadReadSize + 100, Depth: 2,
+			Warmup: 20 * time.Millisecond, Duration: 100 * time.Millisecond}, io.Discard)
+		require.NoError(t, err, "runLoad")
+		assert.Positive(t, res.Responses, "answers")
+		assert.Zero(t, res.Errors, "bad answers")
+	})
+
 	t.Run("the open loop sends at the rate asked, whatever the answers do", func(t *testing.T) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		require.NoError(t, err, "listen")
