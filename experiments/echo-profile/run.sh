@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Where a server's CPU goes per echo. Each server runs pinned to CPU 0 with
+# GOMAXPROCS=1, the load generator (go run ./bench -load: 50 connections,
+# 16 messages of 64 bytes in flight on each) pinned to CPU 1, and perf
+# samples the server at 10 kHz over the measured window. Per million
+# answers it prints the samples in user space and in the kernel, and the
+# user-space symbols that took the most. Servers alternate round by round,
+# so a slow spell of the machine does not fall on one of them.
+#
+#	bash experiments/echo-profile/run.sh [-rounds N] [-seconds S] [SERVER...]
+#
+# A SERVER is 06 (chapter 06 as the working tree has it), 06@REV (chapter
+# 06 at a commit, built from a git worktree), gnet or tokio (built from
+# bench/peers, as go run ./bench builds them). With none: 06 gnet tokio.
+source "$(dirname "$0")/../lib.sh"
+need perf "to sample where the server's CPU goes"
+need taskset "to pin the server and the load generator to a CPU each"
+if [ "$(nproc)" -lt 2 ]; then
+	echo "this experiment needs two CPUs, one for the server and one for the load generator" >&2
+	exit 3
+fi
+if ! perf record -o "$scratch/probe.data" -- true >/dev/null 2>&1; then
+	echo "perf may not record here (kernel.perf_event_paranoid is $(cat /proc/sys/kernel/perf_event_paranoid))" >&2
+	exit 3
+fi
+
+rounds=5 seconds=3 servers=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	-rounds) rounds=$2; shift 2 ;;
+	-seconds) seconds=$2; shift 2 ;;
+	-*) echo "usage: run.sh [-rounds N] [-seconds S] [06|06@REV|gnet|tokio ...]" >&2; exit 2 ;;
+	*) servers+=("$1"); shift ;;
+	esac
+done
+[ ${#servers[@]} -gt 0 ] || servers=(06 gnet tokio)
+
+# Build everything first: the load generator, then each server as a
+# command with PORT where its address goes.
+go build -o "$scratch/bench" ./bench
+declare -A argv
+for s in "${servers[@]}"; do
+	case $s in
+	06)
+		go build -o "$scratch/06" ./06-full-runtime
+		argv[$s]="$scratch/06 -listen 127.0.0.1:PORT -idle 1h" ;;
+	06@*)
+		rev=${s#06@}
+		git worktree add --quiet --detach "$scratch/tree-$rev" "$rev"
+		go build -C "$scratch/tree-$rev" -o "$scratch/$s" ./06-full-runtime
+		git worktree remove --force "$scratch/tree-$rev"
+		argv[$s]="$scratch/$s -listen 127.0.0.1:PORT -idle 1h" ;;
+	gnet)
+		go build -C bench/peers -o "$scratch/gnet" ./gnet
+		argv[$s]="$scratch/gnet echo 127.0.0.1:PORT" ;;
+	tokio)
+		need cargo "to build the tokio peer (apt-get install cargo librust-tokio-dev)"
+		(cd bench/peers/tokio && cargo build --release --quiet --target-dir "$scratch/tokio-target")
+		argv[$s]="$scratch/tokio-target/release/tokio-peer echo 127.0.0.1:PORT" ;;
+	*) echo "unknown server $s: 06, 06@REV, gnet or tokio" >&2; exit 2 ;;
+	esac
+done
+
+# one SERVER ROUND: run it under load, sample it, and append a line to
+# $scratch/results: server, answers a second, user and kernel samples per
+# million answers. The symbols go to $scratch/SERVER.symbols.
+one() {
+	local s=$1 port=$((20000 + RANDOM % 20000)) cmd
+	cmd=${argv[$s]//PORT/$port}
+	# shellcheck disable=SC2086 # cmd is a command line: split it
+	GOMAXPROCS=1 taskset -c 0 $cmd >"$scratch/server.out" 2>&1 &
+	local spid=$!
+	for _ in $(seq 50); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+		sleep 0.1
+	done
+	GOMAXPROCS=1 taskset -c 1 "$scratch/bench" -load "127.0.0.1:$port" -c 50 -d 16 \
+		-duration "${seconds}s" -warmup 300ms >"$scratch/load.out" 2>&1 &
+	local lpid=$!
+	# Sample from just after the warm-up to just before the window ends.
+	local window
+	window=$(awk -v s="$seconds" 'BEGIN { print s - 0.2 }')
+	sleep 0.4
+	perf record -F 10000 -p "$spid" -o "$scratch/perf.data" -- sleep "$window" >/dev/null 2>&1
+	wait "$lpid"
+	kill "$spid"
+	wait "$spid" 2>/dev/null || true
+	local rate
+	rate=$(awk '/answers in/ { gsub(",", "", $6); print $6 }' "$scratch/load.out")
+	if [ -z "$rate" ]; then
+		echo "$s: the load generator failed:" >&2
+		cat "$scratch/load.out" "$scratch/server.out" >&2
+		exit 1
+	fi
+	local per=$(awk -v r="$rate" -v w="$window" 'BEGIN { print r * w / 1e6 }') # millions of answers sampled
+	perf report -i "$scratch/perf.data" --no-children --sort dso --stdio -g none -n 2>/dev/null |
+		awk -v s="$s" -v r="$rate" -v m="$per" '/%/ { if ($3 ~ /kernel/) k += $2; else u += $2 }
+			END { printf "%s %d %.1f %.1f\n", s, r, u / m, k / m }' >>"$scratch/results"
+	perf report -i "$scratch/perf.data" --no-children --sort sym --stdio -g none -n 2>/dev/null |
+		awk -v m="$per" '/%/ && !/\[k\]/ { n = $2; $1 = ""; $2 = ""; $3 = ""; printf "%8.1f  %s\n", n / m, substr($0, 4) }' |
+		sed 's|github.com/asyncio-go/tutorial/06-full-runtime/||' | head -12 >"$scratch/$s.symbols"
+}
+
+for r in $(seq "$rounds"); do
+	for s in "${servers[@]}"; do
+		one "$s"
+	done
+	echo "round $r of $rounds done" >&2
+done
+
+echo "per million echoes, perf samples of the server at 10 kHz (medians of $rounds rounds of ${seconds}s; each round's in brackets):"
+for s in "${servers[@]}"; do
+	awk -v s="$s" '$1 == s' "$scratch/results" | awk '
+		{ rate[NR] = $2; user[NR] = $3; kern[NR] = $4; all[NR] = $3 + $4 }
+		function median(a, n,   i, j, t, b) {
+			for (i = 1; i <= n; i++) b[i] = a[i]
+			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (b[j] < b[i]) { t = b[i]; b[i] = b[j]; b[j] = t }
+			return n % 2 ? b[(n + 1) / 2] : (b[n / 2] + b[n / 2 + 1]) / 2
+		}
+		function list(a, n,   i, out) { for (i = 1; i <= n; i++) out = out (i > 1 ? " " : "") sprintf("%.0f", a[i]); return out }
+		END {
+			printf "%-14s user %6.1f [%s]   kernel %7.1f   all %7.1f   answers/s %.0f\n", "'"$s"'",
+				median(user, NR), list(user, NR), median(kern, NR), median(all, NR), median(rate, NR)
+		}'
+done
+echo
+for s in "${servers[@]}"; do
+	echo "$s: the user-space symbols that took the most, samples per million echoes (last round):"
+	cat "$scratch/$s.symbols"
+done
