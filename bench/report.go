@@ -68,8 +68,10 @@ func printScenario(w io.Writer, sc scenario, byServer map[string][]measurement) 
 			sysText = fmt.Sprintf("%.2f", sys.med)
 		}
 		// CPU to three significant figures (0.258, 4.05, 38.5): where
-		// servers are level, it is the column that separates them, and
-		// the ticks it counts (about 300 in a 3 s run) resolve that much.
+		// servers are level in answers a second, it is the column that
+		// separates them. A 3 s run at a full core counts about 300 ticks
+		// of 10 ms, so the third figure is about one tick: read a
+		// difference in it across runs, not within one.
 		fmt.Fprintf(w, "| %s | %s [%s-%s] | %.0f µs | %.0f µs | %.3g (%.2g) | %s | %s | %.0f%% |\n", label,
 			thousands(tp.med), thousands(tp.min), thousands(tp.max),
 			collect(ms, func(m measurement) float64 { return m.P50us }).med,

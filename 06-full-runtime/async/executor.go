@@ -86,7 +86,7 @@ type executor struct {
 	spare     []*task      // the other buffer for woken, swapped in by takeWoken
 	anyWoken  atomic.Bool  // woken may hold tasks: set after appending, so takeWoken can skip mu when it is false
 	sleeping  atomic.Bool  // the loop is in epoll_wait, or about to enter it
-	wakes     atomic.Int64 // wakes from other goroutines (wake)
+	wakes     atomic.Int64 // wakes through wake: from other goroutines, and the loop's own Wake calls
 	wakesHere int64        // wakes on the loop's goroutine (wakeHere): only the loop counts them
 	remote    atomic.Int64 // wakes that found the loop asleep: from other goroutines
 }
@@ -234,6 +234,7 @@ func BlockOn[T any](rt *Runtime, name string, f Future[T]) (T, error) {
 // none runnable it sleeps for as long as it takes: it cannot tell that
 // nothing will ever wake them, since any goroutine holding a waker may.
 func (ex *executor) loop(until func() bool) error {
+	ex.setNow(time.Now()) // the clock stood still while nobody ran the loop
 	for !until() {
 		ex.takeWoken()
 		switch {
@@ -278,9 +279,10 @@ func (ex *executor) glance() error {
 // It is the only place that sets and clears sleeping, and the order
 // matters. First it says it is going to sleep, so that from then on a Wake
 // from another goroutine writes to the eventfd; then it looks for wakes
-// one last time. A wake that landed before the flag was set is found by
-// this look; one that lands after it finds the flag and pulls us out of
-// epoll_wait. Looking first and setting the flag second would leave a
+// one last time. A wake whose anyWoken was set before the flag is found
+// by this look; one that looks at the flag after it was set finds it and
+// pulls us out of epoll_wait (wake sets anyWoken first, then looks: the
+// mirror order). Looking first and setting the flag second would leave a
 // window where a wake is seen by neither, and we would sleep through it:
 // the lost wakeup.
 func (ex *executor) sleepUntilWoken() error {

@@ -59,11 +59,12 @@ func (r *readLineFuture) Drop() {
 // written by hand that keeps its state in its own fields and allocates
 // nothing per line. It returns the line and its error, with ready false
 // for Pending (then both are nil), instead of a Poll[Result[[]byte]]: that
-// is 48 bytes, more than the four machine words the Go compiler keeps in
-// registers, so each hand-over of one is a copy through memory, several
-// per poll; three results travel in registers. The echo benchmark
-// measured the difference (chapters/benchmarks.md, "Three results, not a
-// Poll of a Result").
+// is 48 bytes, more than the four machine words the Go compiler will hold
+// as one value (cmd/compile's ssa.CanSSA), so caller and callee each keep
+// it in stack slots and copy it from one to the next, several times per
+// poll; three results are three values, each held in registers. The echo
+// benchmark measured the difference (chapters/benchmarks.md, "Three
+// results, not a Poll of a Result").
 func (c *Conn) PollReadLine(cx *Context, max int) (line []byte, ready bool, err error) {
 	return c.pollLines(cx, max, false)
 }

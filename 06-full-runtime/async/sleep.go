@@ -4,6 +4,7 @@ package async
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"time"
 )
@@ -74,8 +75,8 @@ func Timeout[T any](rt *Runtime, d time.Duration, f Future[T]) Future[Result[T]]
 // Deadline is a point in time that a long-lived future watches and moves
 // again and again, such as a connection's idle limit, which starts over
 // with every request. Keep one in a field of the future that watches it:
-// the zero Deadline is ready to use (it never passes until Reset gives it
-// a time), costs no allocation of its own, and must not be copied once
+// the zero Deadline is ready to use (it never passes until Reset or
+// ResetAfter gives it a time), costs no allocation of its own, and must not be copied once
 // polled (the timer heap points into it).
 //
 // Moving it is cheap: Reset only writes the new time. The timer stays in
@@ -107,7 +108,11 @@ func (d *Deadline) Reset(at time.Time) {
 // monotonic one to keep). A session that moves its idle limit after every
 // message batch calls it twice per batch.
 func (d *Deadline) ResetAfter(rt *Runtime, dur time.Duration) {
-	d.set(max(rt.ex.since+dur, 1))
+	at := rt.ex.since + dur
+	if dur > 0 && at < rt.ex.since {
+		at = math.MaxInt64 // past the end of time: as far as a Duration goes, as Time.Sub saturates
+	}
+	d.set(max(at, 1))
 }
 
 // set moves the deadline to at, a time since base (0: never).
@@ -128,7 +133,7 @@ func (d *Deadline) Passed() bool {
 // Poll is Ready once the deadline has passed. Until then it makes sure a
 // timer will wake cx's task at the deadline, or before it. Unlike most
 // futures, a Deadline may be polled again after Ready: it stays Ready
-// until Reset moves it.
+// until it is moved.
 // In a task it reads the loop's clock (Runtime.Now), as timers fire by:
 // late, never early, and no clock read per wait.
 func (d *Deadline) Poll(cx *Context) Poll[struct{}] {

@@ -241,6 +241,19 @@ func TestDeadline(t *testing.T) {
 		cx := &Context{Waker: rtWaker(rt, "watcher")}
 		require.False(t, after.Poll(cx).IsReady(), "Poll")
 		assert.Equal(t, now.Add(time.Minute+time.Hour).Sub(base), after.t.when, "armed for it")
+
+		far := &Deadline{}
+		far.ResetAfter(rt, math.MaxInt64)
+		assert.False(t, far.Poll(cx).IsReady(), "a deadline past the end of time does not wrap round to the past")
+	})
+
+	t.Run("the loop reads the clock when it starts: a ResetAfter in a first poll counts from then", func(t *testing.T) {
+		rt := newTestRuntime(t)
+		rt.ex.setNow(now.Add(-time.Hour)) // the runtime was made, or last ran, an hour ago
+		d := &Deadline{}
+		_, err := BlockOn(rt, "first poll", Future[struct{}](resetOnFirstPoll{rt: rt, d: d}))
+		require.NoError(t, err, "BlockOn")
+		assert.GreaterOrEqual(t, d.at, now.Add(time.Minute).Sub(base), "a minute from when the loop started, not from an hour ago")
 	})
 
 	t.Run("a deadline that was never set never passes, and arms nothing", func(t *testing.T) {
@@ -331,6 +344,7 @@ func TestDeadline(t *testing.T) {
 		rt := newTestRuntime(t)
 		d := &Deadline{}
 		cx := &Context{Waker: rtWaker(rt, "watcher")}
+		rt.ex.setNow(time.Now()) // the loop's clock, which Poll reads
 		d.Reset(time.Now().Add(-time.Second))
 		assert.True(t, d.Poll(cx).IsReady(), "Poll of a passed deadline")
 		assert.True(t, d.Poll(cx).IsReady(), "and again")
@@ -361,4 +375,15 @@ func TestDeadline(t *testing.T) {
 		assert.True(t, tookWake(third), "the early timer wakes the latest poller")
 		assert.False(t, tookWake(second), "not the one that armed it")
 	})
+}
+
+// resetOnFirstPoll moves d a minute after the loop's clock and finishes.
+type resetOnFirstPoll struct {
+	rt *Runtime
+	d  *Deadline
+}
+
+func (f resetOnFirstPoll) Poll(*Context) Poll[struct{}] {
+	f.d.ResetAfter(f.rt, time.Minute)
+	return Ready(struct{}{})
 }

@@ -92,8 +92,9 @@ func (ex *executor) wake(t *task) {
 // takeWoken moves the tasks woken since the last call to the back of the
 // run queue, in the order they were woken, and reports whether there were
 // any. Only the loop calls it, before every poll of a task; almost always
-// nobody else has woken anyone, and one atomic load of anyWoken says so
-// without taking the mutex (a lock and an unlock per poll, which the echo
+// no Wake has been called since the last call (the loop's own wakes of
+// ready sockets and timers go through wakeHere), and one atomic load of
+// anyWoken says so without taking the mutex (a lock and an unlock per poll, which the echo
 // benchmark measured; chapters/benchmarks.md). A wake whose flag it has
 // not seen yet is found by the next call.
 func (ex *executor) takeWoken() bool {

@@ -19,10 +19,25 @@ if [ "$(nproc)" -lt 2 ]; then
 	echo "this experiment needs two CPUs, one for the server and one for the load generator" >&2
 	exit 3
 fi
-if ! perf record -o "$scratch/probe.data" -- true >/dev/null 2>&1; then
-	echo "perf may not record here (kernel.perf_event_paranoid is $(cat /proc/sys/kernel/perf_event_paranoid))" >&2
+paranoid=$(cat /proc/sys/kernel/perf_event_paranoid)
+if [ "$(id -u)" -ne 0 ] && [ "$paranoid" -gt 1 ]; then
+	echo "perf may not sample the kernel here (kernel.perf_event_paranoid is $paranoid: it must be 1 or less, or run as root)" >&2
 	exit 3
 fi
+if ! perf record -o "$scratch/probe.data" -- true >/dev/null 2>&1; then
+	echo "perf may not record here" >&2
+	exit 3
+fi
+
+# tokio is built as go run ./bench builds it: with cargo, against
+# Debian's packaged crates.
+tokio_missing() {
+	if ! command -v cargo >/dev/null 2>&1; then
+		echo "cargo not found; apt-get install cargo librust-tokio-dev"
+	elif ! compgen -G "/usr/share/cargo/registry/tokio-1.*" >/dev/null; then
+		echo "Debian's tokio crate not found; apt-get install librust-tokio-dev"
+	fi
+}
 
 rounds=5 seconds=3 servers=()
 while [ $# -gt 0 ]; do
@@ -33,66 +48,102 @@ while [ $# -gt 0 ]; do
 	*) servers+=("$1"); shift ;;
 	esac
 done
-[ ${#servers[@]} -gt 0 ] || servers=(06 gnet tokio)
+if [ ${#servers[@]} -eq 0 ]; then
+	servers=(06 gnet)
+	if [ -z "$(tokio_missing)" ]; then
+		servers+=(tokio)
+	else
+		echo "tokio left out: $(tokio_missing)" >&2
+	fi
+fi
 
-# Build everything first: the load generator, then each server as a
-# command with PORT where its address goes.
+# On the way out, for whatever reason: stop the server if one runs, and
+# take away the worktrees of 06@REV builds, then the scratch folder.
+spid=
+cleanup() {
+	if [ -n "$spid" ]; then
+		kill "$spid" 2>/dev/null || true
+	fi
+	for tree in "$scratch"/tree-*; do
+		if [ -d "$tree" ]; then
+			git worktree remove --force "$tree" 2>/dev/null || true
+		fi
+	done
+	git worktree prune
+	rm -rf "$scratch"
+}
+trap cleanup EXIT
+
+# Build everything first: the load generator, then each server, as a
+# command that listens on a port the kernel picks and says which.
 go build -o "$scratch/bench" ./bench
 declare -A argv
 for s in "${servers[@]}"; do
 	case $s in
 	06)
 		go build -o "$scratch/06" ./06-full-runtime
-		argv[$s]="$scratch/06 -listen 127.0.0.1:PORT -idle 1h" ;;
+		argv[$s]="$scratch/06 -listen 127.0.0.1:0 -idle 1h" ;;
 	06@*)
-		rev=${s#06@}
-		git worktree add --quiet --detach "$scratch/tree-$rev" "$rev"
-		go build -C "$scratch/tree-$rev" -o "$scratch/$s" ./06-full-runtime
-		git worktree remove --force "$scratch/tree-$rev"
-		argv[$s]="$scratch/$s -listen 127.0.0.1:PORT -idle 1h" ;;
+		rev=${s#06@} dir="$scratch/tree-${s//[^A-Za-z0-9._-]/_}"
+		git worktree add --quiet --detach "$dir" "$rev"
+		go build -C "$dir" -o "$dir.bin" ./06-full-runtime
+		git worktree remove --force "$dir"
+		argv[$s]="$dir.bin -listen 127.0.0.1:0 -idle 1h" ;;
 	gnet)
 		go build -C bench/peers -o "$scratch/gnet" ./gnet
-		argv[$s]="$scratch/gnet echo 127.0.0.1:PORT" ;;
+		argv[$s]="$scratch/gnet echo 127.0.0.1:0" ;;
 	tokio)
-		need cargo "to build the tokio peer (apt-get install cargo librust-tokio-dev)"
+		if [ -n "$(tokio_missing)" ]; then
+			echo "tokio: $(tokio_missing)" >&2
+			exit 3
+		fi
 		(cd bench/peers/tokio && cargo build --release --quiet --target-dir "$scratch/tokio-target")
-		argv[$s]="$scratch/tokio-target/release/tokio-peer echo 127.0.0.1:PORT" ;;
+		argv[$s]="$scratch/tokio-target/release/tokio-peer echo 127.0.0.1:0" ;;
 	*) echo "unknown server $s: 06, 06@REV, gnet or tokio" >&2; exit 2 ;;
 	esac
 done
 
-# one SERVER ROUND: run it under load, sample it, and append a line to
+# fail SERVER WHAT: say what went wrong, with what the server and the load
+# generator printed, and stop.
+fail() {
+	echo "$1: $2" >&2
+	cat "$scratch/server.out" "$scratch/load.out" >&2 2>/dev/null || true
+	exit 1
+}
+
+# one SERVER: run it under load, sample it, and append a line to
 # $scratch/results: server, answers a second, user and kernel samples per
 # million answers. The symbols go to $scratch/SERVER.symbols.
 one() {
-	local s=$1 port=$((20000 + RANDOM % 20000)) cmd
-	cmd=${argv[$s]//PORT/$port}
-	# shellcheck disable=SC2086 # cmd is a command line: split it
-	GOMAXPROCS=1 taskset -c 0 $cmd >"$scratch/server.out" 2>&1 &
-	local spid=$!
-	for _ in $(seq 50); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-		sleep 0.1
+	local s=$1 addr= lpid
+	: >"$scratch/load.out"
+	# shellcheck disable=SC2086 # the command line is split on purpose
+	GOMAXPROCS=1 taskset -c 0 ${argv[$s]} >"$scratch/server.out" 2>&1 &
+	spid=$!
+	for _ in $(seq 100); do
+		addr=$(sed -n 's/^listening on \([^ ;]*\).*/\1/p' "$scratch/server.out" | head -1)
+		if [ -n "$addr" ] || ! kill -0 "$spid" 2>/dev/null; then
+			break
+		fi
+		sleep 0.05
 	done
-	GOMAXPROCS=1 taskset -c 1 "$scratch/bench" -load "127.0.0.1:$port" -c 50 -d 16 \
+	[ -n "$addr" ] || fail "$s" "it did not say where it listens"
+	GOMAXPROCS=1 taskset -c 1 "$scratch/bench" -load "$addr" -c 50 -d 16 \
 		-duration "${seconds}s" -warmup 300ms >"$scratch/load.out" 2>&1 &
-	local lpid=$!
+	lpid=$!
 	# Sample from just after the warm-up to just before the window ends.
-	local window
+	local window per rate
 	window=$(awk -v s="$seconds" 'BEGIN { print s - 0.2 }')
 	sleep 0.4
-	perf record -F 10000 -p "$spid" -o "$scratch/perf.data" -- sleep "$window" >/dev/null 2>&1
-	wait "$lpid"
+	perf record -F 10000 -p "$spid" -o "$scratch/perf.data" -- sleep "$window" >/dev/null 2>&1 ||
+		fail "$s" "perf record failed"
+	wait "$lpid" || fail "$s" "the load generator failed"
 	kill "$spid"
 	wait "$spid" 2>/dev/null || true
-	local rate
+	spid=
 	rate=$(awk '/answers in/ { gsub(",", "", $6); print $6 }' "$scratch/load.out")
-	if [ -z "$rate" ]; then
-		echo "$s: the load generator failed:" >&2
-		cat "$scratch/load.out" "$scratch/server.out" >&2
-		exit 1
-	fi
-	local per=$(awk -v r="$rate" -v w="$window" 'BEGIN { print r * w / 1e6 }') # millions of answers sampled
+	[ -n "$rate" ] || fail "$s" "the load generator printed no rate"
+	per=$(awk -v r="$rate" -v w="$window" 'BEGIN { print r * w / 1e6 }') # millions of answers sampled
 	perf report -i "$scratch/perf.data" --no-children --sort dso --stdio -g none -n 2>/dev/null |
 		awk -v s="$s" -v r="$rate" -v m="$per" '/%/ { if ($3 ~ /kernel/) k += $2; else u += $2 }
 			END { printf "%s %d %.1f %.1f\n", s, r, u / m, k / m }' >>"$scratch/results"
@@ -108,7 +159,7 @@ for r in $(seq "$rounds"); do
 	echo "round $r of $rounds done" >&2
 done
 
-echo "per million echoes, perf samples of the server at 10 kHz (medians of $rounds rounds of ${seconds}s; each round's in brackets):"
+echo "per million echoes, perf samples of the server at 10 kHz (medians of $rounds rounds of ${seconds}s, each round's in brackets; all is the median of each round's total):"
 for s in "${servers[@]}"; do
 	awk -v s="$s" '$1 == s' "$scratch/results" | awk '
 		{ rate[NR] = $2; user[NR] = $3; kern[NR] = $4; all[NR] = $3 + $4 }
