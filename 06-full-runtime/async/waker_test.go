@@ -11,6 +11,20 @@ import (
 )
 
 func TestWaker(t *testing.T) {
+	t.Run("the loop's look finds what Wake listed, by the flag, and skips the mutex when nothing was", func(t *testing.T) {
+		rt := newTestRuntime(t)
+		ex := rt.ex
+		tk := &task{id: 1, name: "woken"}
+		tk.waker = Waker{task: tk, ex: ex}
+		assert.False(t, ex.takeWoken(), "nothing woken yet")
+		tk.waker.Wake() // as another goroutine would
+		assert.True(t, ex.anyWoken.Load(), "Wake raised the flag after listing the task")
+		require.True(t, ex.takeWoken(), "the loop's next look finds the task")
+		assert.Equal(t, 1, ex.queue.len(), "on the run queue")
+		assert.False(t, ex.anyWoken.Load(), "the flag is down once the list is taken")
+		assert.False(t, ex.takeWoken(), "and the next look finds nothing")
+	})
+
 	t.Run("many wakes before the task runs queue it once", func(t *testing.T) {
 		rt := newTestRuntime(t)
 		box := &mailbox{}
