@@ -273,6 +273,16 @@ func feed(h *httpSession, data []byte, now time.Time) []byte {
 	}
 }
 
+// feedByteAtATime feeds text to h one byte per read, the worst a client
+// can do, and returns every answer.
+func feedByteAtATime(h *httpSession, text string) []byte {
+	var out []byte
+	for i := range len(text) {
+		out = append(out, feed(h, []byte(text[i:i+1]), time.Now())...)
+	}
+	return out
+}
+
 // FuzzHTTP feeds arbitrary bytes to the request parser, whole and cut in
 // two at any point, and checks that it never panics, gives the same
 // answers however the input is cut, answers only complete requests, and
@@ -473,23 +483,14 @@ func TestHTTPTrickledHeadIsParsedPerLine(t *testing.T) {
 	head := "GET / HTTP/1.1\r\nHost: a\r\n" + strings.Repeat("X-Padding: "+strings.Repeat("p", 87)+"\r\n", 20) + "\r\n"
 	lines := strings.Count(head, "\n")
 	h := newBareHTTPSession()
-	var out []byte
-	for i := range len(head) {
-		out = append(out, feed(h, []byte(head[i:i+1]), time.Now())...)
-	}
-	answers := parseAnswers(out)
+	answers := parseAnswers(feedByteAtATime(h, head))
 	require.Len(t, answers, 1, "answers to a head sent a byte at a time")
 	assert.Equal(t, 200, answers[0].code, "the answer")
 	assert.LessOrEqual(t, h.srv.stats.headParses, int64(lines+1), "parses of a %d-byte head of %d lines sent a byte at a time", len(head), lines)
 
 	t.Run("a head with bare LF line ends is answered too: the wait is for an LF, not a CRLF", func(t *testing.T) {
 		h := newBareHTTPSession()
-		bare := strings.ReplaceAll(head, "\r\n", "\n")
-		var out []byte
-		for i := range len(bare) {
-			out = append(out, feed(h, []byte(bare[i:i+1]), time.Now())...)
-		}
-		answers := parseAnswers(out)
+		answers := parseAnswers(feedByteAtATime(h, strings.ReplaceAll(head, "\r\n", "\n")))
 		require.Len(t, answers, 1, "answers to a bare-LF head sent a byte at a time")
 		assert.Equal(t, 200, answers[0].code, "the answer")
 	})
