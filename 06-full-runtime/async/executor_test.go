@@ -410,5 +410,11 @@ func TestStats(t *testing.T) {
 		assert.Equal(t, int64(1), s.Panics, "panics")
 		assert.Equal(t, int64(1), s.TimersArmed, "timers armed")
 		assert.Equal(t, int64(1), s.TimersFired, "timers fired")
+		// The accept found its connection at the first poll (it was
+		// dialled first); the timer woke its task from the loop itself
+		// (wakeHere, counted in a field of the loop's own): Wakes counts
+		// that wake too.
+		assert.Equal(t, int64(1), s.Wakes, "wakes: the timer fired")
+		assert.Zero(t, s.RemoteWakes, "wakes from other goroutines")
 	})
 }
