@@ -67,9 +67,9 @@ func printScenario(w io.Writer, sc scenario, byServer map[string][]measurement) 
 		if sys.med >= 0 {
 			sysText = fmt.Sprintf("%.2f", sys.med)
 		}
-		// CPU to three significant figures (0.258, 4.05, 38.5): where
-		// servers are level in answers a second, it is the column that
-		// separates them. A 3 s run at a full core counts about 300 ticks
+		// CPU to three significant figures (0.258, 4.05, 38.5; %g drops
+		// trailing zeros, so 5.00 prints as 5): where servers are level
+		// in answers a second, it is the column that separates them. A 3 s run at a full core counts about 300 ticks
 		// of 10 ms, so the third figure is about one tick: read a
 		// difference in it across runs, not within one.
 		fmt.Fprintf(w, "| %s | %s [%s-%s] | %.0f µs | %.0f µs | %.3g (%.2g) | %s | %s | %.0f%% |\n", label,
