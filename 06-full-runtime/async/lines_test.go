@@ -3,7 +3,9 @@
 package async
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -128,6 +130,39 @@ func TestLineBuffers(t *testing.T) {
 			}
 			assert.Same(t, first, &r.Value[0], "line %d is in the first line's buffer", i)
 		}
+	})
+
+	t.Run("a read with nothing kept goes straight into the pool's buffer; one that adds to an unfinished line, through the scratch buffer", func(t *testing.T) {
+		rt := newTestRuntime(t)
+		c, peer := connPair(t, rt)
+		marker := bytes.Repeat([]byte{'#'}, 16)
+		copy(rt.scratch, marker)
+		write(t, peer, "ping\npo")
+		r := readLine(t, rt, c, 100)
+		require.Equal(t, "ping\n", string(r.Value), "first line")
+		assert.Equal(t, marker, rt.scratch[:16], "the scratch buffer untouched: no copy")
+		write(t, peer, "ng\n")
+		r = readLine(t, rt, c, 100)
+		require.Equal(t, "pong\n", string(r.Value), "second line")
+		assert.Equal(t, "ng\n", string(rt.scratch[:3]), "the rest of the unfinished line came through the scratch buffer")
+	})
+
+	t.Run("a read that brings nothing but EOF or an error leaves no buffer", func(t *testing.T) {
+		rt := newTestRuntime(t)
+		c, peer := connPair(t, rt)
+		require.NoError(t, unix.Shutdown(peer, unix.SHUT_WR), "half-close")
+		r := readLine(t, rt, c, 100)
+		require.Equal(t, Result[[]byte]{Err: io.EOF}, r, "EOF")
+		assert.Nil(t, c.in, "after EOF")
+		assert.Len(t, rt.buffers.free, 1, "buffers in the pool")
+
+		c, peer = connPair(t, rt)
+		write(t, c.fd(), "unread") // the peer closes with this unread: we are reset
+		require.NoError(t, unix.Close(peer), "close the peer")
+		r = readLine(t, rt, c, 100)
+		require.ErrorIs(t, r.Err, unix.ECONNRESET, "the peer reset")
+		assert.Nil(t, c.in, "after the error")
+		assert.Len(t, rt.buffers.free, 1, "buffers in the pool")
 	})
 
 	t.Run("Close gives the buffer back", func(t *testing.T) {
