@@ -52,7 +52,7 @@ var smoke = map[string]struct {
 	"linger-strace": {strace: true, mustPrint: ", SHUT_WR) = 0"},
 	"emfile":        {args: []string{"-idle", "300ms"}, mustPrint: "too many open files; retrying in 5ms"},
 	"flood":         {args: []string{"-for", "500ms", "-pings", "2", "-every", "10ms"}, mustPrint: "flood: sent"},
-	"echo-profile":  {args: []string{"-rounds", "1", "-seconds", "0.5", "06"}, mustPrint: "Syscall6"}, // a symbol of the listing: perf sampled the server
+	"echo-profile":  {args: []string{"-rounds", "1", "-seconds", "0.5", "06", "06bytes"}, mustPrint: "main.(*byteEcho).Poll"}, // a symbol of byteecho's listing: it served, and perf sampled it
 }
 
 func TestExperiments(t *testing.T) {

@@ -10,8 +10,11 @@
 #	bash experiments/echo-profile/run.sh [-rounds N] [-seconds S] [SERVER...]
 #
 # A SERVER is 06 (chapter 06 as the working tree has it), 06@REV (chapter
-# 06 at a commit, built from a git worktree), gnet or tokio (built from
-# bench/peers, as go run ./bench builds them). With none: 06 gnet tokio.
+# 06 at a commit, built from a git worktree), 06bytes (chapter 06's
+# runtime with an application that echoes bytes as they come, as the
+# peers do: no lines, limits or deadlines; byteecho/), gnet or tokio
+# (built from bench/peers, as go run ./bench builds them). With none: 06
+# gnet tokio.
 source "$(dirname "$0")/../lib.sh"
 need perf "to sample where the server's CPU goes"
 need taskset "to pin the server and the load generator to a CPU each"
@@ -44,7 +47,7 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	-rounds) rounds=$2; shift 2 ;;
 	-seconds) seconds=$2; shift 2 ;;
-	-*) echo "usage: run.sh [-rounds N] [-seconds S] [06|06@REV|gnet|tokio ...]" >&2; exit 2 ;;
+	-*) echo "usage: run.sh [-rounds N] [-seconds S] [06|06@REV|06bytes|gnet|tokio ...]" >&2; exit 2 ;;
 	*) servers+=("$1"); shift ;;
 	esac
 done
@@ -83,6 +86,9 @@ for s in "${servers[@]}"; do
 	06)
 		go build -o "$scratch/06" ./06-full-runtime
 		argv[$s]="$scratch/06 -listen 127.0.0.1:0 -idle 1h" ;;
+	06bytes)
+		go build -o "$scratch/06bytes" ./experiments/echo-profile/byteecho
+		argv[$s]="$scratch/06bytes 127.0.0.1:0" ;;
 	06@*)
 		rev=${s#06@} dir="$scratch/tree-${s//[^A-Za-z0-9._-]/_}"
 		git worktree add --quiet --detach "$dir" "$rev"
@@ -99,7 +105,7 @@ for s in "${servers[@]}"; do
 		fi
 		(cd bench/peers/tokio && cargo build --release --quiet --target-dir "$scratch/tokio-target")
 		argv[$s]="$scratch/tokio-target/release/tokio-peer echo 127.0.0.1:0" ;;
-	*) echo "unknown server $s: 06, 06@REV, gnet or tokio" >&2; exit 2 ;;
+	*) echo "unknown server $s: 06, 06@REV, 06bytes, gnet or tokio" >&2; exit 2 ;;
 	esac
 done
 
