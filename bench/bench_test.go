@@ -157,4 +157,15 @@ func TestStatOf(t *testing.T) {
 	assert.Equal(t, "1.003", figure(1.0034, 1), "above it too")
 	assert.Equal(t, "1.00", figure(1, 1), "the limit itself")
 	assert.Equal(t, "0.50", figure(0.5, 0.5), "the limit itself, at its own decimals")
+	for _, c := range []struct {
+		v    float64
+		n    int
+		want string
+	}{
+		{0.2583, 3, "0.258"}, {4.049, 3, "4.05"}, {38.54, 3, "38.5"}, {5, 3, "5.00"}, {0.32, 3, "0.320"},
+		{0.0213, 2, "0.021"}, {6.6, 2, "6.6"}, {4, 2, "4.0"}, {1234.4, 3, "1234"}, {9.996, 3, "10.0"},
+		{0.09996, 3, "0.100"}, {0, 3, "0"},
+	} {
+		assert.Equal(t, c.want, significant(c.v, c.n), "%v to %d significant figures", c.v, c.n)
+	}
 }

@@ -5,7 +5,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"slices"
+	"strconv"
 )
 
 // stat is a median with its range.
@@ -67,16 +69,16 @@ func printScenario(w io.Writer, sc scenario, byServer map[string][]measurement) 
 		if sys.med >= 0 {
 			sysText = fmt.Sprintf("%.2f", sys.med)
 		}
-		// CPU to three significant figures (0.258, 4.05, 38.5; %g drops
-		// trailing zeros, so 5.00 prints as 5): where servers are level
-		// in answers a second, it is the column that separates them. A 3 s run at a full core counts about 300 ticks
-		// of 10 ms, so the third figure is about one tick: read a
-		// difference in it across runs, not within one.
-		fmt.Fprintf(w, "| %s | %s [%s-%s] | %.0f µs | %.0f µs | %.3g (%.2g) | %s | %s | %.0f%% |\n", label,
+		// CPU to three significant figures (0.258, 4.05, 38.5, 5.00):
+		// where servers are level in answers a second, it is the column
+		// that separates them. A 3 s run at a full core counts about
+		// 300 ticks of 10 ms, so the third figure is about one tick: read
+		// a difference in it across runs, not within one.
+		fmt.Fprintf(w, "| %s | %s [%s-%s] | %.0f µs | %.0f µs | %s (%s) | %s | %s | %.0f%% |\n", label,
 			thousands(tp.med), thousands(tp.min), thousands(tp.max),
 			collect(ms, func(m measurement) float64 { return m.P50us }).med,
 			collect(ms, func(m measurement) float64 { return m.P99us }).med,
-			collect(ms, cpuPerM).med, collect(ms, userPerM).med, sysText,
+			significant(collect(ms, cpuPerM).med, 3), significant(collect(ms, userPerM).med, 2), sysText,
 			bytesText(collect(ms, func(m measurement) float64 { return m.rssPerConn }).med),
 			100*collect(ms, func(m measurement) float64 { return m.LoadCPU }).med)
 	}
@@ -179,6 +181,22 @@ func figure(v, limit float64) string {
 	text := fmt.Sprintf("%.2f", v)
 	for prec := 3; prec <= 4 && v != limit && text == fmt.Sprintf("%.*f", prec-1, limit); prec++ {
 		text = fmt.Sprintf("%.*f", prec, v)
+	}
+	return text
+}
+
+// significant formats v to n significant figures, keeping the zeros at
+// the end that are among them (5.00, not %g's 5) and never in exponent
+// form (1234, not 1.23e+03: figures left of the point are all kept).
+func significant(v float64, n int) string {
+	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return fmt.Sprint(v)
+	}
+	decimals := n - 1 - int(math.Floor(math.Log10(math.Abs(v))))
+	text := strconv.FormatFloat(v, 'f', max(decimals, 0), 64)
+	// Rounding may carry into a new figure (9.996 to 10.00): one decimal less.
+	if r, _ := strconv.ParseFloat(text, 64); decimals > 0 && math.Abs(r) >= math.Pow(10, float64(n-decimals)) {
+		text = strconv.FormatFloat(v, 'f', decimals-1, 64)
 	}
 	return text
 }
