@@ -4,7 +4,8 @@
 # 16 messages of 64 bytes in flight on each) pinned to CPU 1, and perf
 # samples the server at 10 kHz over the measured window. Per million
 # answers it prints the samples in user space and in the kernel, and the
-# user-space symbols that took the most. Servers alternate round by round,
+# user-space symbols that took the most (and three kernel functions whose
+# cost depends on the process, not on TCP). Servers alternate round by round,
 # so a slow spell of the machine does not fall on one of them.
 #
 #	bash experiments/echo-profile/run.sh [-rounds N] [-seconds S] [SERVER...]
@@ -156,6 +157,14 @@ one() {
 	perf report -i "$scratch/perf.data" --no-children --sort sym --stdio -g none -n 2>/dev/null |
 		awk -v m="$per" '/%/ && !/\[k\]/ { n = $2; $1 = ""; $2 = ""; $3 = ""; printf "%8.1f  %s\n", n / m, substr($0, 4) }' |
 		sed 's|github.com/asyncio-go/tutorial/06-full-runtime/||' | head -12 >"$scratch/$s.symbols"
+	# Three kernel functions whose cost depends on the process, not on
+	# TCP: fdget and fput take and drop a reference on the socket's file
+	# at every system call on it, which the kernel skips when the process
+	# has one thread; finish_task_switch ends every switch to the server's
+	# threads, its own or the Go runtime's.
+	perf report -i "$scratch/perf.data" --no-children --sort sym --stdio -g none -n 2>/dev/null |
+		awk -v m="$per" '/\[k\] (fdget|fput|finish_task_switch[.a-z0-9]*)$/ { n[$NF] = $2 }
+			END { printf "fdget %.1f, fput %.1f, finish_task_switch %.1f\n", n["fdget"] / m, n["fput"] / m, (n["finish_task_switch.isra.0"] + n["finish_task_switch"]) / m }' >"$scratch/$s.kernel"
 }
 
 for r in $(seq "$rounds"); do
@@ -184,4 +193,5 @@ echo
 for s in "${servers[@]}"; do
 	echo "$s: the user-space symbols that took the most, samples per million echoes (last round):"
 	cat "$scratch/$s.symbols"
+	echo "    and in the kernel: $(cat "$scratch/$s.kernel")"
 done
