@@ -76,10 +76,10 @@ func (c *Conn) PollReadLines(cx *Context, max int) (lines []byte, ready bool, er
 }
 
 // pollLines looks for a line in what c has read, and reads more until one
-// is whole; with all, it returns every whole line there is. What it reads
-// is kept in a buffer lent by the runtime's pool, given back once every
-// line in it is returned, or when a read brings nothing: an idle
-// connection holds no buffer.
+// is whole; with all, it returns every whole line there is. Reads land in
+// the runtime's scratch buffer; only the bytes that arrived are kept, in a
+// buffer taken from the runtime's pool and given back once every line in
+// it has been returned, so an idle connection holds no buffer at all.
 func (c *Conn) pollLines(cx *Context, max int, all bool) (line []byte, ready bool, err error) {
 	c.compact()
 	for {
@@ -100,20 +100,7 @@ func (c *Conn) pollLines(cx *Context, max int, all bool) (line []byte, ready boo
 		if len(c.in) > max {
 			return c.lineDone(nil, fmt.Errorf("%w: more than %d bytes without a newline", ErrLineTooLong, max))
 		}
-		// With nothing kept, read straight into the lent buffer; more of
-		// an unfinished line goes through the scratch buffer, appended.
-		direct := len(c.in) == 0
-		p := c.rt.scratch
-		if direct {
-			if c.in == nil {
-				c.in = c.rt.buffers.Get()
-			}
-			p = c.in[:min(cap(c.in), len(p))] // no read takes more than the scratch buffer holds
-		}
-		res, ok := c.pollSocket(cx, p).Value()
-		if !ok || res.Err != nil {
-			c.releaseEmpty()
-		}
+		res, ok := c.pollSocket(cx, c.rt.scratch).Value()
 		switch {
 		case !ok:
 			return nil, false, nil
@@ -124,11 +111,11 @@ func (c *Conn) pollLines(cx *Context, max int, all bool) (line []byte, ready boo
 			return c.lineDone(c.in, io.EOF)
 		case res.Err != nil:
 			return c.lineDone(nil, res.Err)
-		case direct:
-			c.in = c.in[:res.Value]
-		default:
-			c.in = append(c.in, c.rt.scratch[:res.Value]...)
 		}
+		if c.in == nil {
+			c.in = c.rt.buffers.Get()
+		}
+		c.in = append(c.in, c.rt.scratch[:res.Value]...)
 	}
 }
 
@@ -169,13 +156,7 @@ func (c *Conn) compact() {
 	c.in = c.in[:copy(c.in, c.in[c.used:])]
 	c.scanned = max(c.scanned-c.used, 0) // a search in progress keeps its place
 	c.used = 0
-	c.releaseEmpty()
-}
-
-// releaseEmpty gives the line buffer back to the runtime's pool if
-// nothing is left in it.
-func (c *Conn) releaseEmpty() {
-	if c.in != nil && len(c.in) == 0 {
+	if len(c.in) == 0 {
 		c.rt.buffers.Put(c.in)
 		c.in = nil
 	}

@@ -17,7 +17,7 @@ type Runtime struct {
 	ex      *executor
 	timers  *timers
 	trace   tracer
-	scratch []byte     // where ReadLine reads more of an unfinished line; one per runtime
+	scratch []byte     // where ReadLine's reads land before the bytes are kept; one per runtime
 	buffers BufferPool // where the bytes are kept: buffers lent to connections, and to applications
 	accepts int64      // connections accepted
 	pauses  int64      // accepts that failed for lack of descriptors or memory, each followed by a pause
@@ -94,11 +94,9 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 }
 
 // readSize is how much one read by ReadLine may take: 64 KiB, so that a
-// client sending in bulk is served in few system calls. The scratch
-// buffer is the runtime's, shared by every connection; a connection keeps
-// only the bytes it has not returned yet, in a buffer from the pool. A
-// read with nothing kept goes straight into that buffer instead, and so
-// takes at most its BufferSize (see pollLines).
+// client sending in bulk is served in few system calls. The buffer is the
+// runtime's, shared by every connection; a connection keeps only the bytes
+// it has not returned yet.
 const readSize = 64 << 10
 
 // Now is the time the loop last woke from epoll_wait: a clock read once

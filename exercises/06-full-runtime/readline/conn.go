@@ -16,12 +16,12 @@ type Result[T any] struct {
 }
 
 // readSize is how much one read may take: 64 KiB, as in the chapter,
-// where it is the size of the runtime's scratch buffer (there, a read with
-// nothing kept goes straight into a 4 KiB buffer from the runtime's pool).
+// where it is the size of the runtime's scratch buffer, which every read
+// of every connection lands in.
 const readSize = 64 << 10
 
 // source is where a Conn's bytes come from. In the chapter it is a
-// non-blocking socket, read with recvfrom(2) into the runtime's buffers; here it
+// non-blocking socket, read(2) into the runtime's scratch buffer; here it
 // is a script that the tests write (helpers_test.go). Its read keeps the
 // contract of the chapter's Conn.read:
 //
