@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -41,8 +42,9 @@ var OpenFDs = openFDs
 
 // newTestRuntime makes a runtime (with cfg, if given) that is closed when
 // the test ends, and checks that every descriptor opened since it was made
-// is closed again. Register cleanups that close the test's own
-// descriptors after calling it, so that they run first.
+// is closed again, and that no buffer was given back to its pool twice.
+// Register cleanups that close the test's own descriptors after calling
+// it, so that they run first.
 func newTestRuntime(t *testing.T, cfg ...Config) *Runtime {
 	t.Helper()
 	before := openFDs(t)
@@ -58,8 +60,24 @@ func newTestRuntime(t *testing.T, cfg ...Config) *Runtime {
 	t.Cleanup(func() {
 		require.NoError(t, rt.Close(), "Close")
 		assert.Equal(t, before, openFDs(t), "open descriptors after Close (a leak if more)")
+		assert.Empty(t, givenBackTwice(rt.buffers.free), "buffers in the pool twice: a double Put, and two connections would share one")
 	})
 	return rt
+}
+
+// givenBackTwice returns the positions in free of buffers that share
+// their memory with one before them.
+func givenBackTwice(free [][]byte) []int {
+	var twice []int
+	seen := map[*byte]bool{}
+	for i, b := range free {
+		p := unsafe.SliceData(b)
+		if seen[p] {
+			twice = append(twice, i)
+		}
+		seen[p] = true
+	}
+	return twice
 }
 
 // newTestReactor makes a reactor that is closed when the test ends, and
