@@ -17,7 +17,7 @@ type Runtime struct {
 	ex      *executor
 	timers  *timers
 	trace   tracer
-	scratch []byte     // where ReadLine's reads land before the bytes are kept; one per runtime
+	scratch []byte     // where ReadLine's and a lingering close's reads land; one per runtime
 	buffers BufferPool // where the bytes are kept: buffers lent to connections, and to applications
 	accepts int64      // connections accepted
 	pauses  int64      // accepts that failed for lack of descriptors or memory, each followed by a pause
