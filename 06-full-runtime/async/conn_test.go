@@ -273,6 +273,8 @@ func TestConnPoll(t *testing.T) {
 		n, ok := c.PollRead(&Context{}, p).Value()
 		require.True(t, ok, "PollRead")
 		assert.Equal(t, "rest", string(p[:n.Value]), "first what ReadLine had read")
+		assert.Nil(t, c.in, "nothing kept: the buffer went back to the pool")
+		assert.Len(t, rt.buffers.free, 1, "buffers in the pool")
 		n, ok = c.PollRead(&Context{}, p).Value()
 		require.True(t, ok, "PollRead")
 		assert.Equal(t, "more", string(p[:n.Value]), "then the socket")

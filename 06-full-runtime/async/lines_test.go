@@ -146,44 +146,23 @@ func TestLineBuffers(t *testing.T) {
 		assert.Len(t, lines, len(batch), "every line of the batch, from one read")
 	})
 
-	t.Run("PollRead that takes the last bytes kept gives the buffer back", func(t *testing.T) {
-		rt := newTestRuntime(t)
-		c, peer := connPair(t, rt)
-		write(t, peer, "one\nxy")
-		r := readLine(t, rt, c, 100)
-		require.Equal(t, "one\n", string(r.Value), "the line")
-		p := make([]byte, 8)
-		n, ok := c.PollRead(&Context{Waker: testWaker(t, "reader")}, p).Value()
-		require.True(t, ok, "PollRead")
-		require.Equal(t, "xy", string(p[:n.Value]), "PollRead takes what ReadLine kept")
-		assert.Nil(t, c.in, "nothing kept: no buffer")
-		assert.Len(t, rt.buffers.free, 1, "buffers in the pool")
-	})
-
-	t.Run("a reset in the middle of a line: the buffer goes back once, at Close", func(t *testing.T) {
-		rt := newTestRuntime(t)
-		c, peer := connPair(t, rt)
-		write(t, peer, "unfinished")
-		require.False(t, c.ReadLine(100).Poll(&Context{Waker: testWaker(t, "reader")}).IsReady(), "ReadLine")
-		require.NotNil(t, c.in, "the unfinished line is kept")
-		write(t, c.fd(), "unread") // the peer closes with this unread: we are reset
-		require.NoError(t, unix.Close(peer), "close the peer")
-		r := readLine(t, rt, c, 100)
-		require.ErrorIs(t, r.Err, unix.ECONNRESET, "the peer reset")
-		require.NoError(t, c.Close(), "Close")
-		assert.Nil(t, c.in, "after Close")
-		assert.Len(t, rt.buffers.free, 1, "buffers in the pool: the one, given back once")
-	})
-
-	t.Run("Close gives the buffer back", func(t *testing.T) {
-		rt := newTestRuntime(t)
-		c, peer := connPair(t, rt)
-		write(t, peer, "unfinished")
-		require.False(t, c.ReadLine(100).Poll(&Context{Waker: testWaker(t, "reader")}).IsReady(), "ReadLine")
-		require.NotNil(t, c.in, "the unfinished line is kept")
-		require.NoError(t, c.Close(), "Close")
-		assert.Nil(t, c.in, "after Close")
-		assert.Len(t, rt.buffers.free, 1, "buffers in the pool")
+	t.Run("Close gives the buffer back, once, whether the line was cut by a reset or not", func(t *testing.T) {
+		for _, reset := range []bool{false, true} {
+			rt := newTestRuntime(t)
+			c, peer := connPair(t, rt)
+			write(t, peer, "unfinished")
+			require.False(t, c.ReadLine(100).Poll(&Context{Waker: testWaker(t, "reader")}).IsReady(), "ReadLine")
+			require.NotNil(t, c.in, "the unfinished line is kept")
+			if reset {
+				write(t, c.fd(), "unread") // the peer closes with this unread: we are reset
+				require.NoError(t, unix.Close(peer), "close the peer")
+				r := readLine(t, rt, c, 100)
+				require.ErrorIs(t, r.Err, unix.ECONNRESET, "the peer reset")
+			}
+			require.NoError(t, c.Close(), "Close")
+			assert.Nil(t, c.in, "after Close (reset %v)", reset)
+			assert.Len(t, rt.buffers.free, 1, "buffers in the pool: the one, given back once (reset %v)", reset)
+		}
 	})
 
 	t.Run("the pool keeps only buffers of the usual size, and no more than its limit", func(t *testing.T) {
