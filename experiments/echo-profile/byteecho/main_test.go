@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asyncio-go/tutorial/experiments/internal/lab"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -27,9 +28,9 @@ func TestMain(m *testing.M) {
 
 func openFDs(t *testing.T) int {
 	t.Helper()
-	entries, err := os.ReadDir("/proc/self/fd")
-	require.NoError(t, err, "reading /proc/self/fd")
-	return len(entries)
+	n, err := lab.OpenFDs(os.Getpid())
+	require.NoError(t, err, "counting descriptors")
+	return n
 }
 
 // startServer runs serve on a goroutine of its own, as main does, and
