@@ -154,17 +154,17 @@ one() {
 	perf report -i "$scratch/perf.data" --no-children --sort dso --stdio -g none -n 2>/dev/null |
 		awk -v s="$s" -v r="$rate" -v m="$per" '/%/ { if ($3 ~ /kernel/) k += $2; else u += $2 }
 			END { printf "%s %d %.1f %.1f\n", s, r, u / m, k / m }' >>"$scratch/results"
-	perf report -i "$scratch/perf.data" --no-children --sort sym --stdio -g none -n 2>/dev/null |
-		awk -v m="$per" '/%/ && !/\[k\]/ { n = $2; $1 = ""; $2 = ""; $3 = ""; printf "%8.1f  %s\n", n / m, substr($0, 4) }' |
+	perf report -i "$scratch/perf.data" --no-children --sort sym --stdio -g none -n 2>/dev/null >"$scratch/symbols.txt"
+	awk -v m="$per" '/%/ && !/\[k\]/ { n = $2; $1 = ""; $2 = ""; $3 = ""; printf "%8.1f  %s\n", n / m, substr($0, 4) }' "$scratch/symbols.txt" |
 		sed 's|github.com/asyncio-go/tutorial/06-full-runtime/||' | head -12 >"$scratch/$s.symbols"
 	# Three kernel functions whose cost depends on the process, not on
-	# TCP: fdget and fput take and drop a reference on the socket's file
-	# at every system call on it, which the kernel skips when the process
-	# has one thread; finish_task_switch ends every switch to the server's
-	# threads, its own or the Go runtime's.
-	perf report -i "$scratch/perf.data" --no-children --sort sym --stdio -g none -n 2>/dev/null |
-		awk -v m="$per" '/\[k\] (fdget|fput|finish_task_switch[.a-z0-9]*)$/ { n[$NF] = $2 }
-			END { printf "fdget %.1f, fput %.1f, finish_task_switch %.1f\n", n["fdget"] / m, n["fput"] / m, (n["finish_task_switch.isra.0"] + n["finish_task_switch"]) / m }' >"$scratch/$s.kernel"
+	# TCP: in a process of more than one thread, fdget takes a reference
+	# on the socket's file at every system call on it and fput drops it
+	# (with one thread, fdget only looks the file up); finish_task_switch
+	# ends every switch to one of the server's threads, its own or the Go
+	# runtime's (its name may carry a compiler's suffix).
+	awk -v m="$per" '/\[k\] fdget$/ { g = $2 } /\[k\] fput$/ { p = $2 } /\[k\] finish_task_switch/ { f += $2 }
+		END { printf "fdget %.1f, fput %.1f, finish_task_switch %.1f\n", g / m, p / m, f / m }' "$scratch/symbols.txt" >"$scratch/$s.kernel"
 }
 
 for r in $(seq "$rounds"); do
