@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -92,7 +93,32 @@ func (ts *testServer) stop() served {
 // dial connects a client to ts, closed when the test ends.
 func dial(t *testing.T, ts *testServer) *net.TCPConn {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", ts.addr.String(), 5*time.Second)
+	return dialWith(t, ts, &net.Dialer{})
+}
+
+// dialNarrow is dial with the client's receive buffer set to size before
+// it connects, so that the window it offers is small from its first
+// segment: answers beyond it stay in the server's send queue, not
+// acknowledged, however the server wrote them. (Set after connecting, a
+// window already offered stays: the kernel then takes one large write
+// whole, where it would have held back the second of two.)
+func dialNarrow(t *testing.T, ts *testServer, size int) *net.TCPConn {
+	t.Helper()
+	return dialWith(t, ts, &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var err error
+		if cerr := rc.Control(func(fd uintptr) {
+			err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, size)
+		}); cerr != nil {
+			return cerr
+		}
+		return err
+	}})
+}
+
+func dialWith(t *testing.T, ts *testServer, d *net.Dialer) *net.TCPConn {
+	t.Helper()
+	d.Timeout = 5 * time.Second
+	c, err := d.Dial("tcp", ts.addr.String())
 	require.NoError(t, err, "dial")
 	require.NoError(t, c.SetDeadline(time.Now().Add(20*time.Second)), "set deadline")
 	t.Cleanup(func() { c.Close() })

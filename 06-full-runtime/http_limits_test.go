@@ -180,11 +180,10 @@ func TestHTTPLimits(t *testing.T) {
 				}
 			}
 		})
-		c := dial(t, ts)
-		// A receive buffer smaller than the answers: the session writes
+		// A receive window smaller than the answers: the session writes
 		// them all into its socket and waits, idle, for another request,
 		// while most of the answers are still in the kernel's queue.
-		require.NoError(t, c.SetReadBuffer(4<<10), "SetReadBuffer")
+		c := dialNarrow(t, ts, 4<<10)
 		_, err := io.WriteString(c, strings.Repeat(get, n))
 		require.NoError(t, err, "requests")
 		waitFor(t, idle, "the session idle with its answers queued")

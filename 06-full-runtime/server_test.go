@@ -339,7 +339,14 @@ func TestServer(t *testing.T) {
 		require.NoError(t, end.err, "serve")
 		assert.Equal(t, int64(1), ts.stats.dropped, "sessions dropped")
 		assert.Equal(t, int64(0), ts.stats.drained, "sessions drained")
-		assert.Equal(t, int64(1), ts.stats.runtime.TimersFired, "timers fired: the grace period's")
+		// The client never reads, but its kernel now and then takes a
+		// little more, so the session may finish the echo it was writing;
+		// shutting down, it then reads no more and lingers, which the
+		// client also never lets finish. Either way it is busy when the
+		// grace period ends, and the grace period's timer ends it, not
+		// the idle limit (the lingering close's checks are timers too).
+		assert.GreaterOrEqual(t, ts.stats.runtime.TimersFired, int64(1), "timers fired: the grace period's, at least")
+		assert.Zero(t, ts.stats.timedOut+ts.stats.stalled, "sessions ended by the idle limit")
 	})
 }
 
