@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"time"
 
@@ -33,8 +32,8 @@ const maxHead = 8 << 10
 // maxOut bounds the answers a session holds: once they reach it, the
 // session stops answering and writes them first; the requests left are
 // answered after. So a client that sends small requests and never reads
-// the answers makes the session hold at most this much (and maxHead plus
-// one read of requests), however many requests it sends.
+// the answers makes the session hold at most this much (and the requests
+// left of one read, at most httpReadSize), however many requests it sends.
 const maxOut = 64 << 10
 
 // httpTimeFormat is HTTP's date format (RFC 9110, IMF-fixdate).
@@ -103,34 +102,35 @@ const (
 //	}
 //
 // It is written on the connection's PollRead and PollWrite, with its
-// state in its own fields, so that nothing is allocated per request: the
-// input buffer is read into directly, the output buffer is written from
-// directly, and the idle limit is one Deadline, moved by every whole
-// request and every write that moves. Both buffers are borrowed from the
-// runtime's pool (Runtime.Buffers) and given back as soon as they are
-// empty: every request read answered, every answer written. So a session
-// holds them only while it is in the middle of something, and a session
-// waiting for its next request, under load or idle, holds none. It reads
-// nothing while it has
-// answers to write, so a client that does not read its answers is held
-// back, with at most maxOut of answers waiting, and closed once they have
-// not moved for the idle limit.
+// state in its own fields, so that nothing is allocated per request: a
+// read lands in the server's scratch buffer and is answered from there,
+// the output buffer is written from directly, and the idle limit is one
+// Deadline, moved by every whole request and every write that moves. What
+// a read leaves unanswered (a head cut by the read's end) moves to a
+// buffer the session borrows from the runtime's pool (Runtime.Buffers),
+// as does its output; each goes back as soon as it is empty. So a session
+// holds a buffer only while it is in the middle of something, and a
+// session waiting for its next request, under load or idle, holds none.
+// It reads nothing while it has answers to write, so a client that does
+// not read its answers is held back, with at most maxOut of answers
+// waiting, and closed once they have not moved for the idle limit.
 type httpSession struct {
 	state httpState
 	liveEntry
-	c       *async.Conn
-	srv     *server
-	in      []byte // bytes read; those from off on are not answered yet; nil when empty (lent by the pool)
-	off     int    // bytes at the front of in answered or skipped: dropped before the next read
-	out     []byte // answers not written yet; nil when empty (lent by the pool)
-	sent    int    // bytes at the front of out already written
-	closing bool   // the last answer in out ends the connection
-	skip    int    // bytes of an answered request's body still to come, to be dropped
-	looked  int    // bytes of an unfinished head, from off on, already parsed: it is parsed again once an LF comes after them
-	total   int64  // bytes written
-	task    *async.Waker
-	idle    async.Deadline         // moved by every whole request and every write that moves
-	linger  async.Future[struct{}] // the gentle close after the last answer, bounded by idle
+	c         *async.Conn
+	srv       *server
+	in        []byte // bytes read; those from off on are not answered yet; nil when empty (see fill and releaseIn)
+	off       int    // bytes at the front of in answered or skipped
+	out       []byte // answers not written yet; nil when empty (lent by the pool)
+	sent      int    // bytes at the front of out already written
+	closing   bool   // the last answer in out ends the connection
+	inScratch bool   // in is the server's scratch buffer: only between a read and the answering of what it brought (beside closing: two bools share a word)
+	skip      int    // bytes of an answered request's body still to come, to be dropped
+	looked    int    // bytes of an unfinished head, from off on, already parsed: it is parsed again once an LF comes after them
+	total     int64  // bytes written
+	task      *async.Waker
+	idle      async.Deadline         // moved by every whole request and every write that moves
+	linger    async.Future[struct{}] // the gentle close after the last answer, bounded by idle
 }
 
 func newHTTPSession(c *async.Conn, srv *server) session {
@@ -203,47 +203,50 @@ func (h *httpSession) Poll(cx *async.Context) async.Poll[struct{}] {
 	}
 }
 
-// fill reads what the socket has into h.in, straight into its spare
-// capacity: Ready with the count (or io.EOF, or an error), or Pending
-// with the task's waker left with the reactor. Before it reads, it drops
-// the bytes already answered, moving the rest to the front: once per
-// read, not once per request. With nothing kept, it borrows a buffer to
-// read into, and gives it back if the read brought nothing. A buffer
-// that a long head or a long batch made outgrow the pool's size stays
-// with the session (see releaseIn).
+// fill reads what the socket has into the server's scratch buffer, after
+// the bytes kept from the last read (the start of a head not yet whole,
+// at most maxHead, so a read always has room), which it then copies to the
+// scratch's front: h.in is the scratch, holding both, until releaseIn moves
+// what is left of it out. It is Ready with the count (or io.EOF, or an
+// error), or Pending with the task's waker left with the reactor; only a
+// read that brought bytes changes h.in. One read takes up to 64 KiB, a
+// pipelining client's whole batch, whatever the session kept.
 func (h *httpSession) fill(cx *async.Context) async.Poll[async.Result[int]] {
-	if h.off > 0 {
-		h.in = h.in[:copy(h.in, h.in[h.off:])]
-		h.off = 0
+	if h.srv.scratch == nil {
+		h.srv.scratch = make([]byte, httpReadSize) // an echo server never needs one
 	}
-	if h.in == nil {
-		h.in = h.srv.buffers.Get()
+	kept := h.in[h.off:]
+	p := h.c.PollRead(cx, h.srv.scratch[len(kept):])
+	if r, ok := p.Value(); ok && r.Value > 0 {
+		copy(h.srv.scratch, kept)
+		h.srv.buffers.Put(h.in) // its bytes are copied: the pool may lend it again
+		h.in, h.off, h.inScratch = h.srv.scratch[:len(kept)+r.Value], 0, true
 	}
-	if cap(h.in)-len(h.in) < minRoom {
-		old := h.in
-		h.in = slices.Grow(h.in, minRead)
-		h.srv.buffers.Put(old) // copied: the pool may lend it again
-	}
-	p := h.c.PollRead(cx, h.in[len(h.in):cap(h.in)])
-	if r, ok := p.Value(); ok {
-		h.in = h.in[:len(h.in)+r.Value]
-	}
-	h.releaseIn()
 	return p
 }
 
-// releaseIn gives the input buffer back to the pool if it holds nothing
-// left to answer. One that outgrew the pool's size is kept, emptied: the
-// pool would not take it back, and a session that sent a long head or a
-// long batch once may well again (dropping it would cost an allocation
-// each time).
+// releaseIn runs once the requests in h.in are answered, as far as they
+// can be. With nothing left to answer, the session gives its input buffer
+// back and holds none. Otherwise, if h.in is still the server's scratch,
+// the bytes left move to a buffer of the session's own, borrowed from the
+// pool (or, for more than a pool buffer holds, allocated): the scratch is
+// every session's, and the next read, this session's or another's,
+// overwrites it. So no session holds the scratch across a Poll.
 func (h *httpSession) releaseIn() {
-	if h.off == len(h.in) && h.in != nil {
-		h.in, h.off, h.looked = h.in[:0], 0, 0
-		if cap(h.in) == async.BufferSize {
+	rest := h.in[h.off:]
+	switch {
+	case len(rest) == 0:
+		if !h.inScratch {
 			h.srv.buffers.Put(h.in)
-			h.in = nil
 		}
+		h.in, h.off, h.looked, h.inScratch = nil, 0, 0, false
+	case h.inScratch:
+		own := h.srv.buffers.Get()
+		if len(rest) > cap(own) {
+			h.srv.buffers.Put(own)
+			own = make([]byte, 0, len(rest))
+		}
+		h.in, h.off, h.inScratch = append(own, rest...), 0, false
 	}
 }
 
@@ -266,14 +269,10 @@ func (h *httpSession) releaseOut() {
 	}
 }
 
-// minRead is how much room the input buffer grows by when it has less
-// than minRoom left: enough for a batch of small pipelined requests in one
-// read. minRoom is small, so that the bytes of a request split across two
-// reads do not make the pool's buffer grow.
-const (
-	minRead = 4 << 10
-	minRoom = 512
-)
+// httpReadSize is the size of the server's scratch buffer, the most one
+// read by an HTTP session takes: 64 KiB, as the echo's ReadLines, so that
+// a client with many requests in flight has them all read at once.
+const httpReadSize = 64 << 10
 
 // betweenRequests reports whether no request has begun: every byte read
 // is answered, and no body is still to come.

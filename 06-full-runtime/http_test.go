@@ -397,6 +397,66 @@ func TestHTTPAllocations(t *testing.T) {
 	})
 }
 
+// TestHTTPReads pins how the session reads: into the server's scratch
+// buffer, 64 KiB at a time, keeping in a buffer of its own only what a
+// read left unanswered.
+func TestHTTPReads(t *testing.T) {
+	t.Run("one read takes a pipelined batch larger than a pool buffer", func(t *testing.T) {
+		// Read 4 KiB at a time, a batch of 256 requests in flight cost
+		// three reads and three writes where one of each does (measured on
+		// the benchmarks page). One write of the client's arrives whole
+		// in the server's socket on loopback, so a read that can take it
+		// all answers it all: one batch of answers.
+		const n = 300
+		batch := strings.Repeat(get, n)
+		require.Greater(t, len(batch), async.BufferSize, "the batch is larger than a pool buffer")
+		ts := startHTTPServer(t)
+		c := dial(t, ts)
+		_, err := io.WriteString(c, batch)
+		require.NoError(t, err, "the batch")
+		codes, _ := readResponses(t, bufio.NewReader(c), n)
+		assert.Len(t, codes, n, "answers")
+		ts.stop()
+		assert.Equal(t, int64(1), ts.stats.batches, "batches of answers: one read took the whole batch")
+	})
+
+	t.Run("what a read leaves is moved out of the scratch, which the next read overwrites", func(t *testing.T) {
+		// Client a sends the start of a head and the session keeps it;
+		// client b's request is then read into the same scratch buffer;
+		// then a sends the rest. Kept in the scratch, a's start would be
+		// b's bytes by then. A start longer than a pool buffer is kept in
+		// a buffer of its own size.
+		for _, pad := range []int{0, 6 << 10} {
+			held := make(chan struct{}, 1)
+			ts := startHTTPServer(t, func(s *server) {
+				s.onPark = func() {
+					if sessionsWhere(s, func(h *httpSession) bool { return len(h.in) > h.off }) > 0 {
+						select {
+						case held <- struct{}{}:
+						default: // said already
+						}
+					}
+				}
+			})
+			head := "GET /plaintext HTTP/1.1\r\nX-Pad: " + strings.Repeat("p", pad) + "\r\nHost: a\r\n\r\n"
+			cut := len(head) - len("st: a\r\n\r\n")
+			a, b := dial(t, ts), dial(t, ts)
+			_, err := io.WriteString(a, head[:cut])
+			require.NoError(t, err, "a's start")
+			waitFor(t, held, "the session holding a's start")
+			_, err = io.WriteString(b, "GET /"+strings.Repeat("b", cut)+" HTTP/1.1\r\nHost: b\r\n\r\n")
+			require.NoError(t, err, "b's request")
+			codes, _ := readResponses(t, bufio.NewReader(b), 1)
+			assert.Equal(t, []int{404}, codes, "b's answer (pad %d)", pad)
+			_, err = io.WriteString(a, head[cut:])
+			require.NoError(t, err, "a's rest")
+			codes, bodies := readResponses(t, bufio.NewReader(a), 1)
+			assert.Equal(t, []int{200}, codes, "a's answer (pad %d)", pad)
+			assert.Equal(t, []string{helloBody}, bodies, "a's answer (pad %d)", pad)
+		}
+	})
+}
+
 func TestHTTPBodies(t *testing.T) {
 	t.Run("a body is skipped as it comes, never held, however long it says it is", func(t *testing.T) {
 		h := newBareHTTPSession()
