@@ -262,7 +262,11 @@ func (h *httpSession) takeOut() {
 func (h *httpSession) releaseOut() {
 	if h.sent == len(h.out) && h.out != nil {
 		h.out, h.sent = h.out[:0], 0
-		if cap(h.out) == async.BufferSize { // one that outgrew it stays, as in releaseIn
+		// One that a deep batch's answers made outgrow the pool's size
+		// stays with the session: the pool would not take it back, and a
+		// client that pipelined deeply once may well again (dropping it
+		// would cost an allocation each time).
+		if cap(h.out) == async.BufferSize {
 			h.srv.buffers.Put(h.out)
 			h.out = nil
 		}

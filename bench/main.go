@@ -73,6 +73,7 @@ var scenarios = []scenario{
 	{"echo, 10,000 idle conns", "echo", 10000, 1, true, []string{"06", "gnet", "tokio", "net"}},
 	{"HTTP plaintext, 50 conns", "http", 50, 1, false, []string{"06", "gnet", "tokio", "net/http", "02"}},
 	{"HTTP plaintext, 256 conns, depth 16", "http", 256, 16, false, []string{"06", "gnet", "tokio", "net/http", "02"}},
+	{"HTTP plaintext, 50 conns, depth 256", "http", 50, 256, false, []string{"06", "gnet", "tokio"}}, // a batch of 10 KiB: more than one 4 KiB read
 }
 
 // peerNames are the production peers: a scenario that lists one of them
