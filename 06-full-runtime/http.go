@@ -24,7 +24,10 @@ import (
 //
 // The session is a hand-written state machine over the connection's raw
 // read and write, with its futures kept inline as fields: nothing is
-// allocated per request once the connection's buffers have grown.
+// allocated per request, except where what a read leaves is more than a
+// pool buffer holds (a long head that the read cut, or the requests behind
+// maxOut of answers), and for answers that outgrow one (once: that buffer
+// stays with the session).
 
 // maxHead is the longest request head (request line and headers) we read.
 const maxHead = 8 << 10
@@ -106,11 +109,12 @@ const (
 // read lands in the server's scratch buffer and is answered from there,
 // the output buffer is written from directly, and the idle limit is one
 // Deadline, moved by every whole request and every write that moves. What
-// a read leaves unanswered (a head cut by the read's end) moves to a
-// buffer the session borrows from the runtime's pool (Runtime.Buffers),
-// as does its output; each goes back as soon as it is empty. So a session
-// holds a buffer only while it is in the middle of something, and a
-// session waiting for its next request, under load or idle, holds none.
+// a read leaves unanswered moves to a buffer the session borrows from the
+// runtime's pool (Runtime.Buffers); its answers go into another; each goes
+// back as soon as it is empty. So a session holds a buffer only while it is in the
+// middle of something, and a session waiting for its next request, under
+// load or idle, holds none, unless a deep batch's answers made its output
+// buffer outgrow the pool's size (see releaseOut).
 // It reads nothing while it has answers to write, so a client that does
 // not read its answers is held back, with at most maxOut of answers
 // waiting, and closed once they have not moved for the idle limit.
@@ -203,36 +207,56 @@ func (h *httpSession) Poll(cx *async.Context) async.Poll[struct{}] {
 	}
 }
 
-// fill reads what the socket has into the server's scratch buffer, after
-// the bytes kept from the last read (the start of a head not yet whole,
-// at most maxHead, so a read always has room), which it then copies to the
-// scratch's front: h.in is the scratch, holding both, until releaseIn moves
-// what is left of it out. It is Ready with the count (or io.EOF, or an
-// error), or Pending with the task's waker left with the reactor; only a
-// read that brought bytes changes h.in. One read takes up to 64 KiB, a
-// pipelining client's whole batch, whatever the session kept.
+// fill reads what the socket has into the server's scratch buffer, up to
+// 64 KiB, a pipelining client's whole batch: Ready with the count (or
+// io.EOF, or an error), or Pending with the task's waker left with the
+// reactor. If the session kept nothing, h.in is then the scratch itself,
+// until releaseIn moves what is left of it out. If it kept the start of a
+// head, the new bytes join it in the session's own buffer: what was
+// answered before it is dropped once per read, and the kept bytes are not
+// copied again, so a head trickled a byte at a time costs time linear in
+// its length.
 func (h *httpSession) fill(cx *async.Context) async.Poll[async.Result[int]] {
 	if h.srv.scratch == nil {
 		h.srv.scratch = make([]byte, httpReadSize) // an echo server never needs one
 	}
-	kept := h.in[h.off:]
-	p := h.c.PollRead(cx, h.srv.scratch[len(kept):])
-	if r, ok := p.Value(); ok && r.Value > 0 {
-		copy(h.srv.scratch, kept)
-		h.srv.buffers.Put(h.in) // its bytes are copied: the pool may lend it again
-		h.in, h.off, h.inScratch = h.srv.scratch[:len(kept)+r.Value], 0, true
+	p := h.c.PollRead(cx, h.srv.scratch)
+	r, ok := p.Value()
+	if !ok || r.Value == 0 {
+		return p
 	}
+	got := h.srv.scratch[:r.Value]
+	if h.off == len(h.in) { // nothing kept: answer from the scratch
+		h.in, h.off, h.inScratch = got, 0, true
+		return p
+	}
+	if h.off > 0 {
+		h.in = h.in[:copy(h.in, h.in[h.off:])]
+		h.off = 0
+	}
+	if need := len(h.in) + len(got); need > cap(h.in) {
+		old := h.in
+		h.in = append(make([]byte, 0, max(need, 2*cap(old))), old...)
+		h.srv.buffers.Put(old) // copied: the pool may lend it again
+	}
+	h.in = append(h.in, got...)
 	return p
 }
 
 // releaseIn runs once the requests in h.in are answered, as far as they
-// can be. With nothing left to answer, the session gives its input buffer
-// back and holds none. Otherwise, if h.in is still the server's scratch,
-// the bytes left move to a buffer of the session's own, borrowed from the
-// pool (or, for more than a pool buffer holds, allocated): the scratch is
-// every session's, and the next read, this session's or another's,
-// overwrites it. So no session holds the scratch across a Poll.
+// can be. With nothing left to answer (or nothing that will be: the last
+// answer closes the connection), the session gives its input buffer back
+// and holds none. Otherwise, if h.in is still the server's scratch, what
+// is left (the start of a head that the read cut, or the requests left
+// once maxOut of answers waits) moves to a buffer of the session's own,
+// borrowed from the pool (or, for more than a pool buffer holds,
+// allocated): the scratch is every session's, and the next read, this
+// session's or another's, overwrites it. So no session holds the scratch
+// across a Poll.
 func (h *httpSession) releaseIn() {
+	if h.closing {
+		h.off = len(h.in) // nothing after the last answer is read
+	}
 	rest := h.in[h.off:]
 	switch {
 	case len(rest) == 0:
@@ -517,8 +541,10 @@ func (h *httpSession) close() {
 	h.idle.Drop()
 	async.Drop(h.linger)
 	h.linger = nil
-	h.c.Close() // withdraws any waker a Pending read or write left
-	h.srv.buffers.Put(h.in)
+	h.c.Close()       // withdraws any waker a Pending read or write left
+	if !h.inScratch { // in the scratch only if a poll panicked between a read and releaseIn
+		h.srv.buffers.Put(h.in)
+	}
 	h.srv.buffers.Put(h.out)
 	h.in, h.out = nil, nil
 }

@@ -455,6 +455,41 @@ func TestHTTPReads(t *testing.T) {
 			assert.Equal(t, []string{helloBody}, bodies, "a's answer (pad %d)", pad)
 		}
 	})
+
+	t.Run("so is what waits behind maxOut of answers for a client that reads slowly", func(t *testing.T) {
+		// Client a pipelines more requests than maxOut of answers, and
+		// reads nothing yet: its session answers maxOut's worth, cannot
+		// write them all, and waits with the rest of the read unanswered.
+		// Client b's requests are then read into the scratch. Left there,
+		// a's rest would be b's bytes: a would get b's 404s.
+		const n = 1000 // 39,000 bytes, one read; 135,000 bytes of answers, twice maxOut
+		waiting := make(chan struct{}, 1)
+		ts := startHTTPServer(t, func(s *server) {
+			s.onPark = func() {
+				if sessionsWhere(s, func(h *httpSession) bool { return h.state == httpWriting && len(h.in) > h.off }) > 0 {
+					select {
+					case waiting <- struct{}{}:
+					default: // said already
+					}
+				}
+			}
+		})
+		shrinkSendBuffers(t, ts, 16<<10) // else loopback's send buffer takes every answer
+		a := dialNarrow(t, ts, 4<<10)
+		b := dial(t, ts)
+		_, err := io.WriteString(a, strings.Repeat(get, n))
+		require.NoError(t, err, "a's requests")
+		waitFor(t, waiting, "a's session writing, with requests of a's not answered yet")
+		_, err = io.WriteString(b, strings.Repeat("GET /b HTTP/1.1\r\nHost: b\r\n\r\n", n))
+		require.NoError(t, err, "b's requests")
+		codes, _ := readResponses(t, bufio.NewReader(b), n)
+		assert.Len(t, codes, n, "b's answers")
+		codes, _ = readResponses(t, bufio.NewReader(a), n)
+		require.Len(t, codes, n, "a's answers")
+		for i, code := range codes {
+			require.Equal(t, 200, code, "a's answer %d", i)
+		}
+	})
 }
 
 func TestHTTPBodies(t *testing.T) {
