@@ -208,27 +208,31 @@ func (h *httpSession) Poll(cx *async.Context) async.Poll[struct{}] {
 }
 
 // fill reads what the socket has into the server's scratch buffer, up to
-// 64 KiB, a pipelining client's whole batch: Ready with the count (or
-// io.EOF, or an error), or Pending with the task's waker left with the
-// reactor. If the session kept nothing, h.in is then the scratch itself,
-// until releaseIn moves what is left of it out. If it kept the start of a
-// head, the new bytes join it in the session's own buffer: what was
-// answered before it is dropped once per read, and the kept bytes are not
-// copied again, so a head trickled a byte at a time costs time linear in
-// its length.
+// 64 KiB, a pipelining client's whole batch, and takes what came (see
+// take): Ready with the count (or io.EOF, or an error), or Pending with
+// the task's waker left with the reactor.
 func (h *httpSession) fill(cx *async.Context) async.Poll[async.Result[int]] {
 	if h.srv.scratch == nil {
 		h.srv.scratch = make([]byte, httpReadSize) // an echo server never needs one
 	}
 	p := h.c.PollRead(cx, h.srv.scratch)
-	r, ok := p.Value()
-	if !ok || r.Value == 0 {
-		return p
+	if r, ok := p.Value(); ok && r.Value > 0 {
+		h.take(h.srv.scratch[:r.Value])
 	}
-	got := h.srv.scratch[:r.Value]
+	return p
+}
+
+// take makes got, the bytes a read brought into the scratch, the
+// session's input. If the session kept nothing, h.in is then the scratch
+// itself, until releaseIn moves what is left of it out. If it kept the
+// start of a head, the new bytes join it in the session's own buffer:
+// what was answered before it is dropped once per read, and the kept
+// bytes are not copied again, so a head trickled a byte at a time costs
+// time linear in its length.
+func (h *httpSession) take(got []byte) {
 	if h.off == len(h.in) { // nothing kept: answer from the scratch
 		h.in, h.off, h.inScratch = got, 0, true
-		return p
+		return
 	}
 	if h.off > 0 {
 		h.in = h.in[:copy(h.in, h.in[h.off:])]
@@ -240,7 +244,6 @@ func (h *httpSession) fill(cx *async.Context) async.Poll[async.Result[int]] {
 		h.srv.buffers.Put(old) // copied: the pool may lend it again
 	}
 	h.in = append(h.in, got...)
-	return p
 }
 
 // releaseIn runs once the requests in h.in are answered, as far as they

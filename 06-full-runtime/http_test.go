@@ -256,21 +256,38 @@ func TestHTTPRespondAllocatesNothing(t *testing.T) {
 	})
 }
 
-// feed appends data to h's input and answers what it can, as the session
-// does after a read, as if each batch of answers were written at once.
-// It returns the answers.
+// feed gives data to h as reads would, through the server's scratch
+// buffer (take, then respond and releaseIn, as the session does after a
+// read), as if each batch of answers were written at once, and scribbles
+// over the scratch after each read, as another session's read would. It
+// returns the answers.
 func feed(h *httpSession, data []byte, now time.Time) []byte {
-	h.in = append(h.in, data...)
-	var written []byte
-	for {
-		off := h.off
-		h.respond(now)
-		if h.off == off && len(h.out) == 0 {
-			return written
-		}
-		written = append(written, h.out...)
-		h.out = h.out[:0]
+	if h.srv.scratch == nil {
+		h.srv.scratch = make([]byte, httpReadSize)
 	}
+	var written []byte
+	for len(data) > 0 { // one read at a time, as fill makes them
+		n := copy(h.srv.scratch, data)
+		data = data[n:]
+		h.take(h.srv.scratch[:n])
+		for {
+			left := len(h.in) - h.off
+			h.respond(now)
+			moved := len(h.in)-h.off != left || len(h.out) > 0
+			h.releaseIn()
+			if !moved {
+				break
+			}
+			written = append(written, h.out...)
+			h.out = h.out[:0]
+		}
+		// The next read, this session's or another's, overwrites the
+		// scratch: what the session kept must not be in it.
+		for i := range h.srv.scratch {
+			h.srv.scratch[i] = '#'
+		}
+	}
+	return written
 }
 
 // feedByteAtATime feeds text to h one byte per read, the worst a client
