@@ -89,13 +89,17 @@ func wrap(who string, err error) error {
 // runIdler connects (and says so on connected), sends nothing, and
 // expects to be closed after the idle limit, not before.
 func runIdler(addr string, idle time.Duration, httpMode bool, connected chan<- struct{}) error {
+	// The clock starts before the dial: the server's idle limit starts
+	// once it has accepted, so no earlier. Started after, it could start
+	// late, if this goroutine were slow to run again once connected, and
+	// find the close "early".
+	start := time.Now()
 	c, err := net.DialTimeout("tcp", addr, clientTimeout)
 	close(connected)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	start := time.Now()
 	c.SetDeadline(start.Add(idle + clientTimeout))
 	got, err := io.ReadAll(c)
 	waited := time.Since(start)
