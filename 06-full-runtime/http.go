@@ -227,8 +227,8 @@ func (h *httpSession) fill(cx *async.Context) async.Poll[async.Result[int]] {
 // itself, until releaseIn moves what is left of it out. If it kept the
 // start of a head, the new bytes join it in the session's own buffer:
 // what was answered before it is dropped once per read, and the kept
-// bytes are not copied again, so a head trickled a byte at a time costs
-// time linear in its length.
+// bytes are not copied out and back, so a head trickled a byte at a time
+// costs time linear in its length.
 func (h *httpSession) take(got []byte) {
 	if h.off == len(h.in) { // nothing kept: answer from the scratch
 		h.in, h.off, h.inScratch = got, 0, true

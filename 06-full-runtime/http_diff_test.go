@@ -366,25 +366,15 @@ func TestHTTPSplitRequests(t *testing.T) {
 		"HEAD / HTTP/1.1\nHost: a\nConnection: close\n\n"
 	want := []int{405, 200}
 
-	t.Run("respond gives the same answers to a pair cut at every byte, and to one byte at a time", func(t *testing.T) {
-		whole := newBareHTTPSession()
-		whole.in = append(whole.in, pair...)
-		whole.respond(time.Now())
-		require.Equal(t, want, codes(parseAnswers(whole.out)), "the pair in one piece")
+	t.Run("the session gives the same answers to a pair cut at every byte, and to one byte at a time", func(t *testing.T) {
+		now := time.Now()
+		require.Equal(t, want, codes(parseAnswers(feed(newBareHTTPSession(), []byte(pair), now))), "the pair in one piece")
 		for cut := range len(pair) {
 			h := newBareHTTPSession()
-			h.in = append(h.in, pair[:cut]...)
-			h.respond(time.Now())
-			h.in = append(h.in, pair[cut:]...)
-			h.respond(time.Now())
-			assert.Equal(t, want, codes(parseAnswers(h.out)), "cut at %d", cut)
+			out := append(feed(h, []byte(pair[:cut]), now), feed(h, []byte(pair[cut:]), now)...)
+			assert.Equal(t, want, codes(parseAnswers(out)), "cut at %d", cut)
 		}
-		h := newBareHTTPSession()
-		for i := range len(pair) {
-			h.in = append(h.in, pair[i])
-			h.respond(time.Now())
-		}
-		assert.Equal(t, want, codes(parseAnswers(h.out)), "a byte at a time")
+		assert.Equal(t, want, codes(parseAnswers(feedByteAtATime(newBareHTTPSession(), pair))), "a byte at a time")
 	})
 
 	ours := startHTTPServer(t).addr.String()
