@@ -142,12 +142,19 @@ one() {
 	local window per rate
 	window=$(awk -v s="$seconds" 'BEGIN { print s - 0.2 }')
 	sleep 0.4
-	perf record -F 10000 -p "$spid" -o "$scratch/perf.data" -- sleep "$window" >/dev/null 2>&1 ||
+	perf record -F 10000 -p "$spid" -o "$scratch/perf.data" -- sleep "$window" >"$scratch/perf.out" 2>&1 ||
 		fail "$s" "perf record failed"
 	wait "$lpid" || fail "$s" "the load generator failed"
 	kill "$spid"
 	wait "$spid" 2>/dev/null || true
 	spid=
+	# In a virtual machine perf may sample nothing now and then (its
+	# clock event did, in one short run in five): say so, and let the
+	# caller run the round again, rather than count it as zero.
+	if ! grep -q '([1-9][0-9]* samples)' "$scratch/perf.out"; then
+		nosamples=1
+		return 0
+	fi
 	rate=$(awk '/answers in/ { gsub(",", "", $6); print $6 }' "$scratch/load.out")
 	[ -n "$rate" ] || fail "$s" "the load generator printed no rate"
 	per=$(awk -v r="$rate" -v w="$window" 'BEGIN { print r * w / 1e6 }') # millions of answers sampled
@@ -169,7 +176,18 @@ one() {
 
 for r in $(seq "$rounds"); do
 	for s in "${servers[@]}"; do
-		one "$s"
+		for _ in 1 2 3; do
+			nosamples=
+			one "$s"
+			if [ -z "$nosamples" ]; then
+				break
+			fi
+			echo "$s: perf recorded no samples in round $r; running it again" >&2
+		done
+		if [ -n "$nosamples" ]; then
+			echo "perf recorded no samples of $s three times running: it may not sample here" >&2
+			exit 3
+		fi
 	done
 	echo "round $r of $rounds done" >&2
 done
