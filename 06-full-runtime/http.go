@@ -111,13 +111,13 @@ const (
 // Deadline, moved by every whole request and every write that moves. What
 // a read leaves unanswered moves to a buffer the session borrows from the
 // runtime's pool (Runtime.Buffers); its answers go into another; each goes
-// back as soon as it is empty. So a session holds a buffer only while it is in the
-// middle of something, and a session waiting for its next request, under
-// load or idle, holds none, unless a deep batch's answers made its output
-// buffer outgrow the pool's size (see releaseOut).
-// It reads nothing while it has answers to write, so a client that does
-// not read its answers is held back, with at most maxOut of answers
-// waiting, and closed once they have not moved for the idle limit.
+// back as soon as it is empty. So a session holds a buffer only while it
+// is in the middle of something, and a session waiting for its next
+// request, under load or idle, holds none, unless a deep batch's answers
+// made its output buffer outgrow the pool's size (see releaseOut). It
+// reads nothing while it has answers to write, so a client that does not
+// read its answers is held back, with at most maxOut of answers waiting,
+// and closed once they have not moved for the idle limit.
 type httpSession struct {
 	state httpState
 	liveEntry

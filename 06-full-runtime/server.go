@@ -32,7 +32,7 @@ type server struct {
 	stats    stats
 	date     httpDate          // the HTTP application's Date header, formatted once a second
 	buffers  *async.BufferPool // rt.Buffers(), where the HTTP sessions borrow their buffers (a field, so that a session can be tested without a runtime)
-	scratch  []byte            // where every HTTP session's reads land, one session at a time (see httpSession.fill); made by the first
+	scratch  []byte            // where every HTTP session's reads land, one session at a time (see httpSession.fill); made by the first HTTP read
 	onPark   func()            // if set, runs each time the loop is about to sleep: tests act there
 
 	mu        sync.Mutex   // guards the two fields below, shared with shutdown

@@ -149,8 +149,9 @@ one() {
 	wait "$spid" 2>/dev/null || true
 	spid=
 	# In a virtual machine perf may sample nothing now and then (its
-	# clock event did, in one short run in five): say so, and let the
-	# caller run the round again, rather than count it as zero.
+	# clock event did, in several of a dozen short runs on one): say so,
+	# and let the caller run the round again, rather than count it as
+	# zero.
 	if ! grep -q '([1-9][0-9]* samples)' "$scratch/perf.out"; then
 		nosamples=1
 		return 0
