@@ -473,6 +473,16 @@ func TestHTTPReads(t *testing.T) {
 		}
 	})
 
+	t.Run("after the answer that closes the connection, nothing read is kept", func(t *testing.T) {
+		// Nothing after that answer will be answered: moved out of the
+		// scratch, it would only be held through the write and the
+		// lingering close.
+		h := newBareHTTPSession()
+		out := feed(h, []byte("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"+strings.Repeat(get, 200)), time.Now())
+		assert.Equal(t, []int{200}, codes(parseAnswers(out)), "one answer, then the close")
+		assert.Zero(t, len(h.in), "bytes of input kept after the closing answer")
+	})
+
 	t.Run("so is what waits behind maxOut of answers for a client that reads slowly", func(t *testing.T) {
 		// Client a pipelines more requests than maxOut of answers, and
 		// reads nothing yet: its session answers maxOut's worth, cannot
